@@ -1,0 +1,10 @@
+/**
+ * Differentiable ops, one file per family: `elementwise.ts`, `reduce.ts`, `movement.ts`,
+ * `matmul.ts`. Each op's WGSL is `shaders/ops/<family>.wgsl`.
+ *
+ * @module
+ */
+export { add, div, exp, log, mul, relu, scale, sqrt, sub } from "./elementwise.ts";
+export { mean, sum, sumOfSquares, sumTo } from "./reduce.ts";
+export { chunk, concat, expand, permute, reshape, slice, transpose } from "./movement.ts";
+export { linear, matmul, type MatmulOptions } from "./matmul.ts";

@@ -1,0 +1,264 @@
+/**
+ * Movement: `reshape` (no copy), `expand`, `permute`, `transpose`, `slice`, `concat`, `chunk`.
+ * All copies are one strided dispatch of `shaders/ops/elementwise.wgsl`.
+ *
+ * @module
+ */
+import { defineOp, type Op } from "../autograd/define_op.ts";
+import { ShapeError } from "../errors.ts";
+import {
+  broadcastStrides,
+  formatShape,
+  normalizeDim,
+  numel,
+  type Shape,
+  stridesOf,
+} from "../tensor/shape.ts";
+import { zeros } from "../tensor/create.ts";
+import { Tensor } from "../tensor/tensor.ts";
+import { sumTo } from "./reduce.ts";
+import { runStrided, UNARY } from "./strided.ts";
+
+/**
+ * Same elements, another shape (one size may be -1); shares memory, like `torch.reshape` on a
+ * contiguous tensor.
+ *
+ * @example
+ * ```ts ignore
+ * import { reshape } from "./movement.ts";
+ * const y = reshape(x, [2, -1]);
+ * ```
+ */
+export const reshape: Op<[x: Tensor, shape: Shape], Tensor, undefined> = defineOp({
+  name: "reshape",
+  forward(ctx, x: Tensor, shape: Shape): Tensor {
+    const known = shape.filter((d) => d !== -1);
+    const inferred = shape.length - known.length === 1 ? x.size / Math.max(1, numel(known)) : null;
+    const target = shape.map((d) => (d === -1 ? inferred ?? -1 : d));
+    if (numel(target) !== x.size || target.some((d) => !Number.isInteger(d) || d < 0)) {
+      throw new ShapeError("reshape", x.shape, shape, `${x.size} elements cannot take that shape`);
+    }
+    ctx.saved.shape = x.shape;
+    return x.view(target);
+  },
+  backward: (ctx, grad) => [grad.view(ctx.saved.shape as Shape)],
+});
+
+/**
+ * Broadcasts `x` to `shape` (a copy), times `alpha`. Its backward sums back with `sumTo`.
+ *
+ * @example
+ * ```ts ignore
+ * import { expand } from "./movement.ts";
+ * const rows = expand(bias, [8, bias.shape[0]]);
+ * ```
+ */
+export const expand: Op<[x: Tensor, shape: Shape, alpha?: number], Tensor<"f32">, undefined> =
+  defineOp({
+    name: "expand",
+    forward(ctx, x: Tensor, shape: Shape, alpha?: number): Tensor<"f32"> {
+      const offset = shape.length - x.rank;
+      if (offset < 0 || x.shape.some((d, i) => d !== 1 && d !== shape[offset + i])) {
+        throw new ShapeError(
+          "expand",
+          x.shape,
+          shape,
+          "only size-1 or missing dimensions broadcast",
+        );
+      }
+      ctx.saved.shape = x.shape;
+      ctx.saved.alpha = alpha ?? 1;
+      const out = Tensor.empty(x.gpu, shape, "f32");
+      runStrided(
+        UNARY.affine,
+        shape,
+        { tensor: out, strides: stridesOf(shape) },
+        { tensor: x, strides: broadcastStrides(x.shape, shape) },
+        undefined,
+        alpha ?? 1,
+      );
+      return out;
+    },
+    backward(ctx, grad): Tensor[] {
+      const summed: Tensor<"f32"> = sumTo(grad, ctx.saved.shape as Shape);
+      if (ctx.saved.alpha === 1) return [summed];
+      const scaled = Tensor.empty(grad.gpu, summed.shape, "f32");
+      runStrided(
+        UNARY.affine,
+        summed.shape,
+        { tensor: scaled, strides: stridesOf(summed.shape) },
+        { tensor: summed, strides: stridesOf(summed.shape) },
+        undefined,
+        ctx.saved.alpha as number,
+      );
+      summed.dispose();
+      return [scaled];
+    },
+  });
+
+/**
+ * Reorders dimensions (a copy), like `torch.permute`.
+ *
+ * @example
+ * ```ts ignore
+ * import { permute } from "./movement.ts";
+ * const y = permute(x, [0, 2, 1, 3]); // [B, N, H, hd] → [B, H, N, hd]
+ * ```
+ */
+export const permute: Op<[x: Tensor, dims: readonly number[]], Tensor<"f32">, undefined> = defineOp(
+  {
+    name: "permute",
+    forward(ctx, x: Tensor, dims: readonly number[]): Tensor<"f32"> {
+      const order = dims.map((d) => normalizeDim(d, x.rank, "permute"));
+      if (order.length !== x.rank || new Set(order).size !== x.rank) {
+        throw new ShapeError("permute", x.shape, dims, "dims must name every dimension once");
+      }
+      ctx.saved.inverse = order.map((_, i) => order.indexOf(i));
+      const shape = order.map((d) => x.shape[d]);
+      const inStrides = stridesOf(x.shape);
+      const out = Tensor.empty(x.gpu, shape, "f32");
+      runStrided(
+        UNARY.affine,
+        shape,
+        { tensor: out, strides: stridesOf(shape) },
+        { tensor: x, strides: order.map((d) => inStrides[d]) },
+      );
+      return out;
+    },
+    backward: (ctx, grad): Tensor[] => [permute(grad, ctx.saved.inverse as number[])],
+  },
+);
+
+/**
+ * Swaps two dimensions (a copy), like `torch.transpose`.
+ *
+ * @example
+ * ```ts ignore
+ * import { transpose } from "./movement.ts";
+ * const xt = transpose(x, -2, -1);
+ * ```
+ */
+export function transpose(x: Tensor, dim0: number, dim1: number): Tensor<"f32"> {
+  const order = Array.from({ length: x.rank }, (_, i) => i);
+  const a = normalizeDim(dim0, x.rank, "transpose");
+  const b = normalizeDim(dim1, x.rank, "transpose");
+  [order[a], order[b]] = [order[b], order[a]];
+  return permute(x, order);
+}
+
+/**
+ * Elements `start..end-1` along `dim` (a copy), like `x.narrow(dim, start, end - start)`.
+ *
+ * @example
+ * ```ts ignore
+ * import { slice } from "./movement.ts";
+ * const cls = slice(tokens, 1, 0, 1); // [B, 1, D]
+ * ```
+ */
+export const slice: Op<
+  [x: Tensor, dim: number, start: number, end: number],
+  Tensor<"f32">,
+  undefined
+> = defineOp({
+  name: "slice",
+  forward(ctx, x: Tensor, dim: number, start: number, end: number): Tensor<"f32"> {
+    const d = normalizeDim(dim, x.rank, "slice");
+    if (
+      !Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > x.shape[d] ||
+      start > end
+    ) {
+      throw new RangeError(
+        `Cannot slice [${start}, ${end}) of dim ${dim} of a tensor of shape ${
+          formatShape(x.shape)
+        }`,
+      );
+    }
+    ctx.saved.args = { shape: x.shape, d, start };
+    const shape = x.shape.map((s, i) => (i === d ? end - start : s));
+    const strides = stridesOf(x.shape);
+    const out = Tensor.empty(x.gpu, shape, "f32");
+    runStrided(
+      UNARY.affine,
+      shape,
+      { tensor: out, strides: stridesOf(shape) },
+      { tensor: x, strides, offset: start * strides[d] },
+    );
+    return out;
+  },
+  backward(ctx, grad) {
+    const { shape, d, start } = ctx.saved.args as { shape: Shape; d: number; start: number };
+    const out = zeros(shape, { gpu: grad.gpu });
+    writeInto(out, grad, d, start);
+    return [out];
+  },
+});
+
+/** Copies `src` into `out` at `start` along `d`. */
+function writeInto(out: Tensor, src: Tensor, d: number, start: number): void {
+  const strides = stridesOf(out.shape);
+  runStrided(
+    UNARY.affine,
+    src.shape,
+    { tensor: out, strides, offset: start * strides[d] },
+    { tensor: src, strides: stridesOf(src.shape) },
+  );
+}
+
+/**
+ * Joins tensors along `dim` (all other sizes equal), like `torch.cat`.
+ *
+ * @example
+ * ```ts ignore
+ * import { concat } from "./movement.ts";
+ * const tokens = concat([cls, patches], 1); // [B, 1 + N, D]
+ * ```
+ */
+export const concat: Op<[tensors: readonly Tensor[], dim: number], Tensor<"f32">, undefined> =
+  defineOp({
+    name: "concat",
+    forward(ctx, tensors: readonly Tensor[], dim: number): Tensor<"f32"> {
+      if (tensors.length === 0) throw new RangeError("Cannot concat an empty list of tensors");
+      const first = tensors[0];
+      const d = normalizeDim(dim, first.rank, "concat");
+      for (const t of tensors) {
+        if (t.rank !== first.rank || t.shape.some((s, i) => i !== d && s !== first.shape[i])) {
+          throw new ShapeError("concat", first.shape, t.shape, `sizes differ outside dim ${dim}`);
+        }
+      }
+      const sizes = tensors.map((t) => t.shape[d]);
+      ctx.saved.args = { d, sizes };
+      const shape = first.shape.map((s, i) => (i === d ? sizes.reduce((a, b) => a + b, 0) : s));
+      const out = Tensor.empty(first.gpu, shape, "f32");
+      let start = 0;
+      for (const t of tensors) {
+        writeInto(out, t, d, start);
+        start += t.shape[d];
+      }
+      return out;
+    },
+    backward(ctx, grad): Tensor[] {
+      const { d, sizes } = ctx.saved.args as { d: number; sizes: number[] };
+      let start = 0;
+      return sizes.map((size) => slice(grad, d, start, start += size));
+    },
+  });
+
+/**
+ * Splits `x` into `chunks` equal parts along `dim`, like `torch.chunk` with divisible sizes.
+ *
+ * @example
+ * ```ts ignore
+ * import { chunk } from "./movement.ts";
+ * const [q, k, v] = chunk(qkv, 3, -1);
+ * ```
+ */
+export function chunk(x: Tensor, chunks: number, dim: number): Tensor<"f32">[] {
+  const d = normalizeDim(dim, x.rank, "chunk");
+  if (!Number.isInteger(chunks) || chunks < 1 || x.shape[d] % chunks !== 0) {
+    throw new RangeError(
+      `Cannot chunk dim ${dim} of size ${x.shape[d]} into ${chunks} equal parts`,
+    );
+  }
+  const size = x.shape[d] / chunks;
+  return Array.from({ length: chunks }, (_, i) => slice(x, d, i * size, (i + 1) * size));
+}

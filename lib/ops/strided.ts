@@ -1,0 +1,192 @@
+/**
+ * Encoders for `shaders/ops/elementwise.wgsl`, without autograd: the building blocks of the
+ * elementwise, movement and reduction ops and of optimiser updates. Inputs are assumed valid;
+ * the public ops check shapes first.
+ *
+ * @module
+ */
+import { grid, Params } from "../gpu/dispatch.ts";
+import { SHADERS } from "../gpu/shaders.gen.ts";
+import { broadcastStrides, type Shape, stridesOf } from "../tensor/shape.ts";
+import { Tensor } from "../tensor/tensor.ts";
+
+/** Unary op codes of elementwise.wgsl. */
+export const UNARY = {
+  affine: 0,
+  exp: 1,
+  log: 2,
+  sqrt: 3,
+  relu: 4,
+  square: 5,
+  rsqrt: 6,
+  reciprocal: 7,
+  abs: 8,
+  sign: 9,
+} as const;
+
+/** Binary op codes of elementwise.wgsl. */
+export const BINARY = {
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  reluBackward: 4,
+  axpy: 5,
+  maximum: 6,
+  mulAffine: 7,
+} as const;
+
+const MAX_RANK = 8;
+const WORKGROUP_SIZE = 256;
+
+/** Layout of one operand of a strided dispatch. */
+export interface StridedOperand {
+  /** The tensor read or written. */
+  tensor: Tensor;
+  /** Element offset of the first element. */
+  offset?: number;
+  /** Element strides over the iteration shape (0 broadcasts). */
+  strides: readonly number[];
+}
+
+function header(n: number, rank: number, alpha: number, beta: number): Params {
+  return new Params().u32(n, rank).f32(alpha, beta);
+}
+
+/** The full Params struct (uniform bindings must cover it) for a contiguous dispatch. */
+function contiguousParams(n: number, alpha: number, beta: number): Params {
+  return header(n, 0, alpha, beta).u32(0, 0, 0, 0).u32Array([], 2).u32Array([], 2).u32Array([], 2)
+    .u32Array([], 2);
+}
+
+function dispatch1d(
+  out: Tensor,
+  entry: string,
+  op: number,
+  bindings: (GPUBufferBinding | undefined)[],
+  params: Params,
+  n: number,
+): void {
+  const gpu = out.gpu;
+  gpu.stream.dispatch({
+    kernel: gpu.kernels.get(SHADERS.ops.elementwise, entry, { OP: op }),
+    bindings,
+    params: params.bytes(),
+    workgroups: grid(n, WORKGROUP_SIZE, gpu.limits.maxComputeWorkgroupsPerDimension),
+  });
+}
+
+/**
+ * `out = f(x)` elementwise into a new tensor of x's shape.
+ *
+ * @example
+ * ```ts ignore
+ * import { runUnary, UNARY } from "./strided.ts";
+ * const y = runUnary(x, UNARY.affine, 2, 1); // 2x + 1
+ * ```
+ */
+export function runUnary(x: Tensor, op: number, alpha = 1, beta = 0): Tensor<"f32"> {
+  const out = Tensor.empty(x.gpu, x.shape, "f32");
+  if (out.size === 0) return out;
+  const params = contiguousParams(x.size, alpha, beta);
+  dispatch1d(out, "unary", op, [x.binding, undefined, out.binding], params, x.size);
+  return out;
+}
+
+/**
+ * `out = g(a, b)` with numpy broadcasting into a new tensor of shape `outShape`.
+ *
+ * @example
+ * ```ts ignore
+ * import { BINARY, runBinary } from "./strided.ts";
+ * const c = runBinary(a, b, BINARY.add, [2, 3]);
+ * ```
+ */
+export function runBinary(
+  a: Tensor,
+  b: Tensor,
+  op: number,
+  outShape: Shape,
+  alpha = 1,
+  beta = 0,
+): Tensor<"f32"> {
+  const out = Tensor.empty(a.gpu, outShape, "f32");
+  if (out.size === 0) return out;
+  if (a.size === out.size && b.size === out.size) {
+    const params = contiguousParams(out.size, alpha, beta);
+    dispatch1d(out, "binary_same", op, [a.binding, b.binding, out.binding], params, out.size);
+    return out;
+  }
+  runStrided(
+    op,
+    outShape,
+    { tensor: out, strides: stridesOf(outShape) },
+    { tensor: a, strides: broadcastStrides(a.shape, outShape) },
+    { tensor: b, strides: broadcastStrides(b.shape, outShape) },
+    alpha,
+    beta,
+  );
+  return out;
+}
+
+/**
+ * `target = g(target, b)` in place (same element count), e.g. `axpy` for SGD. Not recorded by
+ * autograd.
+ *
+ * @example
+ * ```ts ignore
+ * import { BINARY, runBinaryInPlace } from "./strided.ts";
+ * runBinaryInPlace(param, grad, BINARY.axpy, -lr); // param -= lr * grad
+ * ```
+ */
+export function runBinaryInPlace(target: Tensor, b: Tensor, op: number, alpha = 1, beta = 0): void {
+  if (target.size === 0) return;
+  const params = header(target.size, 0, alpha, beta).u32(0, 0, 0, 0);
+  dispatch1d(
+    target,
+    "binary_inplace",
+    op,
+    [undefined, b.binding, target.binding],
+    params,
+    target.size,
+  );
+}
+
+/**
+ * The general strided form: for every coordinate of `shape`, `out[io] = f(a[ia])` (no `b`) or
+ * `g(a[ia], b[ib])`, each index `offset + Σ coord·stride`. Covers broadcast, expand, permute,
+ * slice and concat; the caller owns the output.
+ *
+ * @example
+ * ```ts ignore
+ * import { runStrided, UNARY } from "./strided.ts";
+ * // transpose a [2, 3] tensor x into out [3, 2]
+ * runStrided(UNARY.affine, [3, 2], { tensor: out, strides: [2, 1] }, { tensor: x, strides: [1, 3] });
+ * ```
+ */
+export function runStrided(
+  op: number,
+  shape: Shape,
+  out: StridedOperand,
+  a: StridedOperand,
+  b?: StridedOperand,
+  alpha = 1,
+  beta = 0,
+): void {
+  let n = 1;
+  for (const d of shape) n *= d;
+  if (n === 0) return;
+  if (shape.length > MAX_RANK) {
+    throw new RangeError(
+      `Cannot run a strided kernel over rank ${shape.length}: at most ${MAX_RANK}`,
+    );
+  }
+  const params = header(n, shape.length, alpha, beta)
+    .u32(a.offset ?? 0, b?.offset ?? 0, out.offset ?? 0, 0)
+    .u32Array(shape, 2)
+    .u32Array(a.strides, 2)
+    .u32Array(b?.strides ?? [], 2)
+    .u32Array(out.strides, 2);
+  const bindings = [a.tensor.binding, b?.tensor.binding, out.tensor.binding];
+  dispatch1d(out.tensor, b ? "binary_strided" : "unary_strided", op, bindings, params, n);
+}

@@ -1,0 +1,128 @@
+// elementwise.wgsl — unary and binary elementwise ops, selected by the OP override.
+//   unary  (OP): 0 affine alpha·x + beta, 1 exp, 2 log, 3 sqrt, 4 relu, 5 square, 6 rsqrt,
+//                7 neg-safe reciprocal 1/x, 8 abs, 9 sign
+//   binary (OP): 0 a + b, 1 a − b, 2 a · b, 3 a / b, 4 relu backward b·[a > 0], 5 a + alpha·b,
+//                6 max(a, b), 7 a·b·alpha + beta
+//   Backward of each op is built from these same entry points in lib/ops/elementwise.ts.
+// Entry points, in order of complexity:
+//   unary          out[i] = f(a[i])
+//   binary_same    out[i] = g(a[i], b[i])                           (equal shapes)
+//   binary_inplace out[i] = g(out[i], b[i])                         (optimiser-style updates)
+//   unary_strided  out[io] = f(a[ia])       over an iteration shape of rank ≤ 8, where
+//   binary_strided out[io] = g(a[ia], b[ib]) ix = x_offset + Σ_d coord_d · x_strides_d
+//   The strided forms cover broadcasting (stride 0), expand, permute, slice and concat.
+// Bindings (group 0): 0 a (read), 1 b (read), 2 out (read_write), 3 params (uniform).
+override OP: u32 = 0;
+override WORKGROUP_SIZE: u32 = 256;
+
+struct Params {
+  n: u32,
+  rank: u32,
+  alpha: f32,
+  beta: f32,
+  a_offset: u32,
+  b_offset: u32,
+  out_offset: u32,
+  _pad: u32,
+  shape: array<vec4u, 2>,
+  a_strides: array<vec4u, 2>,
+  b_strides: array<vec4u, 2>,
+  out_strides: array<vec4u, 2>,
+}
+
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+fn unary_op(x: f32) -> f32 {
+  if (OP == 0u) { return params.alpha * x + params.beta; }
+  if (OP == 1u) { return exp(x); }
+  if (OP == 2u) { return log(x); }
+  if (OP == 3u) { return sqrt(x); }
+  if (OP == 4u) { return max(x, 0.0); }
+  if (OP == 5u) { return x * x; }
+  if (OP == 6u) { return inverseSqrt(x); }
+  if (OP == 7u) { return 1.0 / x; }
+  if (OP == 8u) { return abs(x); }
+  return sign(x);
+}
+
+fn binary_op(x: f32, y: f32) -> f32 {
+  if (OP == 0u) { return x + y; }
+  if (OP == 1u) { return x - y; }
+  if (OP == 2u) { return x * y; }
+  if (OP == 3u) { return x / y; }
+  if (OP == 4u) { return select(0.0, y, x > 0.0); }
+  if (OP == 5u) { return x + params.alpha * y; }
+  if (OP == 6u) { return max(x, y); }
+  return x * y * params.alpha + params.beta;
+}
+
+fn flat_index(gid: vec3u, groups: vec3u) -> u32 {
+  return gid.x + gid.y * groups.x * WORKGROUP_SIZE;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn unary(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = flat_index(gid, groups);
+  if (i < params.n) {
+    out[i] = unary_op(a[i]);
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn binary_same(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = flat_index(gid, groups);
+  if (i < params.n) {
+    out[i] = binary_op(a[i], b[i]);
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn binary_inplace(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = flat_index(gid, groups);
+  if (i < params.n) {
+    out[i] = binary_op(out[i], b[i]);
+  }
+}
+
+struct Offsets {
+  a: u32,
+  b: u32,
+  out: u32,
+}
+
+fn strided_offsets(i: u32) -> Offsets {
+  var rest = i;
+  var o = Offsets(params.a_offset, params.b_offset, params.out_offset);
+  for (var d = i32(params.rank) - 1; d >= 0; d--) {
+    let q = u32(d) / 4u;
+    let r = u32(d) % 4u;
+    let size = params.shape[q][r];
+    let coord = rest % size;
+    rest = rest / size;
+    o.a += coord * params.a_strides[q][r];
+    o.b += coord * params.b_strides[q][r];
+    o.out += coord * params.out_strides[q][r];
+  }
+  return o;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn unary_strided(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = flat_index(gid, groups);
+  if (i < params.n) {
+    let o = strided_offsets(i);
+    out[o.out] = unary_op(a[o.a]);
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn binary_strided(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = flat_index(gid, groups);
+  if (i < params.n) {
+    let o = strided_offsets(i);
+    out[o.out] = binary_op(a[o.a], b[o.b]);
+  }
+}
