@@ -24,7 +24,8 @@ export interface OpSpec<Args extends unknown[], Out extends Tensor, Ref> {
   forward(ctx: OpContext, ...args: Args): Out;
   /**
    * Gradients of the tensor arguments (in order; arrays of tensors flattened) given the gradient
-   * of the output. Omit for ops without gradient.
+   * of the output: fresh tensors or `grad` itself, which the tape frees once used (never return a
+   * saved input). Omit for ops without gradient.
    */
   backward?(ctx: OpContext, grad: Out): (Tensor | null)[];
   /** CPU reference of the op, for tests. */

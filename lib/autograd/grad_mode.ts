@@ -45,3 +45,25 @@ export function noGrad<R>(fn: () => R): R {
   enabled = previous;
   return result;
 }
+
+/** What {@link detach} needs of a tensor: a view without history. */
+export interface Viewable<T> {
+  /** Same elements, another (here: the same) shape, sharing memory. */
+  view(shape: readonly number[]): T;
+  /** The shape. */
+  readonly shape: readonly number[];
+}
+
+/**
+ * A view of `t` that shares its memory but not its history (like `torch.Tensor.detach`):
+ * gradients stop there.
+ *
+ * @example
+ * ```ts ignore
+ * import { detach } from "./grad_mode.ts";
+ * const target = detach(teacherOut);
+ * ```
+ */
+export function detach<T extends Viewable<T>>(t: T): T {
+  return t.view(t.shape);
+}

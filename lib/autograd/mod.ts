@@ -4,6 +4,13 @@
  *
  * @module
  */
-export { defineOp, type Op, type OpContext, type OpSpec } from "./define_op.ts";
+export {
+  type BinaryOp,
+  defineOp,
+  type Op,
+  type OpContext,
+  type OpSpec,
+  type UnaryOp,
+} from "./define_op.ts";
 export { backward } from "./tape.ts";
-export { isGradEnabled, noGrad } from "./grad_mode.ts";
+export { detach, isGradEnabled, noGrad, type Viewable } from "./grad_mode.ts";

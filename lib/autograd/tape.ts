@@ -95,6 +95,8 @@ export function backward(root: Tensor, gradient?: Tensor): void {
         grads.set(input, previous ? add(previous, g) : g.view(g.shape));
         previous?.dispose();
       });
+      // Backward results are fresh tensors (or `grad` itself); the map holds views of them.
+      for (const g of inputGrads) g?.dispose();
       grad.dispose();
     }
   });

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { join } from "@std/path";
 
 /** Dtypes dinogpu reads and writes. */
 export type SafetensorsDType = "F32" | "F16" | "I32" | "U32" | "U8" | "I64" | "F64";
@@ -285,7 +284,8 @@ export function serializeSafetensors(
  * ```
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = join(path, "..", `.${path.split("/").pop()}.${crypto.randomUUID()}.tmp`);
+  // Same directory as the target, so the rename never crosses file systems.
+  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
   try {
     await Deno.writeFile(tmp, bytes);
     const file = await Deno.open(tmp, { read: true, write: true });

@@ -4,7 +4,18 @@
  *
  * @module
  */
-export { add, div, exp, log, mul, relu, scale, sqrt, sub } from "./elementwise.ts";
+export {
+  add,
+  div,
+  exp,
+  log,
+  mul,
+  relu,
+  scale,
+  type ScalarReference,
+  sqrt,
+  sub,
+} from "./elementwise.ts";
 export { mean, sum, sumOfSquares, sumTo } from "./reduce.ts";
 export { chunk, concat, expand, permute, reshape, slice, transpose } from "./movement.ts";
 export { linear, matmul, type MatmulOptions } from "./matmul.ts";

@@ -34,6 +34,7 @@ export const BINARY = {
   axpy: 5,
   maximum: 6,
   mulAffine: 7,
+  axpby: 8,
 } as const;
 
 const MAX_RANK = 8;
@@ -141,7 +142,7 @@ export function runBinary(
  */
 export function runBinaryInPlace(target: Tensor, b: Tensor, op: number, alpha = 1, beta = 0): void {
   if (target.size === 0) return;
-  const params = header(target.size, 0, alpha, beta).u32(0, 0, 0, 0);
+  const params = contiguousParams(target.size, alpha, beta);
   dispatch1d(
     target,
     "binary_inplace",

@@ -18,6 +18,7 @@ export {
   zeros,
 } from "./create.ts";
 export { type Disposable, keep, scope } from "./scope.ts";
-export { type ArrayFor, BYTES_PER_ELEMENT, type DType } from "./dtype.ts";
+export { type ArrayFor, BYTES_PER_ELEMENT, type DType, type DTypeArrays } from "./dtype.ts";
+export { Storage } from "./storage.ts";
 export { broadcastShapes, numel, type Shape } from "./shape.ts";
 export { type HostTensor, maxAbs, maxAbsDiff } from "./host.ts";

@@ -89,6 +89,7 @@ export class Tensor<D extends DType = DType> {
 
   /** The buffer binding of exactly this tensor's bytes, for dispatches. */
   get binding(): GPUBufferBinding {
+    this.#checkAlive();
     return {
       buffer: this.storage.buffer,
       offset: 0,
@@ -103,6 +104,7 @@ export class Tensor<D extends DType = DType> {
 
   /** Copies the elements to the CPU (one flush and one wait). */
   async toArray(): Promise<ArrayFor<D>> {
+    this.#checkAlive();
     const bytes = await this.gpu.stream.read(this.storage.buffer, 0, this.byteLength);
     return typedArray(this.dtype, bytes);
   }
@@ -121,6 +123,7 @@ export class Tensor<D extends DType = DType> {
 
   /** A view with another shape of the same element count, sharing memory (no copy, no grad). */
   view(shape: Shape): Tensor<D> {
+    this.#checkAlive();
     if (numel(shape) !== this.size) {
       throw new RangeError(
         `Cannot view a tensor of shape ${formatShape(this.shape)} as ${formatShape(shape)}: ` +
@@ -143,6 +146,12 @@ export class Tensor<D extends DType = DType> {
    */
   backward(gradient?: Tensor<D>): void {
     runBackward(this, gradient);
+  }
+
+  #checkAlive(): void {
+    if (this.#disposed) {
+      throw new ReferenceError(`Cannot use a tensor after dispose(): ${this.toString()}`);
+    }
   }
 
   /** Frees the GPU memory (shared memory stays while a view holds it). Idempotent. */

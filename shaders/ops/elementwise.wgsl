@@ -2,7 +2,7 @@
 //   unary  (OP): 0 affine alpha·x + beta, 1 exp, 2 log, 3 sqrt, 4 relu, 5 square, 6 rsqrt,
 //                7 neg-safe reciprocal 1/x, 8 abs, 9 sign
 //   binary (OP): 0 a + b, 1 a − b, 2 a · b, 3 a / b, 4 relu backward b·[a > 0], 5 a + alpha·b,
-//                6 max(a, b), 7 a·b·alpha + beta
+//                6 max(a, b), 7 a·b·alpha + beta, 8 alpha·a + beta·b
 //   Backward of each op is built from these same entry points in lib/ops/elementwise.ts.
 // Entry points, in order of complexity:
 //   unary          out[i] = f(a[i])
@@ -56,7 +56,8 @@ fn binary_op(x: f32, y: f32) -> f32 {
   if (OP == 4u) { return select(0.0, y, x > 0.0); }
   if (OP == 5u) { return x + params.alpha * y; }
   if (OP == 6u) { return max(x, y); }
-  return x * y * params.alpha + params.beta;
+  if (OP == 7u) { return x * y * params.alpha + params.beta; }
+  return params.alpha * x + params.beta * y;
 }
 
 fn flat_index(gid: vec3u, groups: vec3u) -> u32 {
