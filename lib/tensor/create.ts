@@ -24,6 +24,8 @@ export interface CreateOptions<D extends DType = "f32"> {
 export interface RandomOptions extends CreateOptions<"f32"> {
   /** Seed of this draw; without it the global generator (see {@link manualSeed}) is used. */
   seed?: number;
+  /** A generator to draw from (advanced by the draw); takes precedence over `seed`. */
+  rng?: Rng;
 }
 
 let globalRng = new Rng(0);
@@ -168,7 +170,7 @@ function randomTensor(
   draw: (rng: Rng) => number,
 ): Tensor<"f32"> {
   checkShape(shape, "a random tensor");
-  const rng = options.seed === undefined ? globalRng : new Rng(options.seed);
+  const rng = options.rng ?? (options.seed === undefined ? globalRng : new Rng(options.seed));
   const data = new Float32Array(numel(shape));
   for (let i = 0; i < data.length; i++) data[i] = draw(rng);
   return fromArray(data, shape, { gpu: options.gpu });

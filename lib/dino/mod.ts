@@ -1,0 +1,16 @@
+/**
+ * DINO: the configuration, the multi-crop student/teacher model, the loss with its center, and
+ * the training step. Open `train.ts` first.
+ *
+ * @module
+ */
+export { DINO_DEFAULTS, type DinoConfig } from "./config.ts";
+export { DinoModel, type MultiCropOutput } from "./multi_crop.ts";
+export {
+  buildDinoModel,
+  type DinoSchedules,
+  dinoSchedules,
+  DinoTrainer,
+  NonFiniteLossError,
+  vitConfigOf,
+} from "./train.ts";
