@@ -37,3 +37,5 @@ export * from "./lib/ops/mod.ts";
 export * from "./lib/optim/mod.ts";
 export * from "./lib/data/mod.ts";
 export * from "./lib/io/mod.ts";
+export * from "./lib/nn/mod.ts";
+export * from "./lib/dino/mod.ts";

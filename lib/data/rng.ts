@@ -1,6 +1,6 @@
 /**
  * Seeded random numbers: xoshiro128** seeded through splitmix32. Same seed, same sequence, on
- * every platform; the state is four integers, so checkpoints can save and restore it.
+ * every platform; the state is six JSON-safe numbers, so checkpoints can save and restore it.
  *
  * @module
  */
@@ -100,20 +100,24 @@ export class Rng {
     return this.shuffle(Array.from({ length: n }, (_, i) => i));
   }
 
-  /** The generator state, for checkpoints. */
+  /** The generator state as six JSON-safe numbers (four words, spare-normal flag and value). */
   get state(): number[] {
-    return [...this.#s, this.#spareNormal === null ? Number.NaN : this.#spareNormal];
+    return [...this.#s, this.#spareNormal === null ? 0 : 1, this.#spareNormal ?? 0];
   }
 
   /** Restores a state from {@link Rng.state}. */
   set state(state: number[]) {
-    if (state.length !== 5 || state.slice(0, 4).some((v) => !Number.isInteger(v))) {
+    if (
+      !Array.isArray(state) || state.length !== 6 ||
+      state.slice(0, 4).some((v) => !Number.isInteger(v) || v < 0 || v > 0xffffffff) ||
+      typeof state[5] !== "number"
+    ) {
       throw new RangeError(
-        `Cannot restore an Rng from ${JSON.stringify(state)}: expected 5 numbers`,
+        `Cannot restore an Rng from ${JSON.stringify(state)}: expected its 6-number state`,
       );
     }
     this.#s.set(state.slice(0, 4));
-    this.#spareNormal = Number.isNaN(state[4]) ? null : state[4];
+    this.#spareNormal = state[4] ? state[5] : null;
   }
 }
 

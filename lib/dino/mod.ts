@@ -14,3 +14,17 @@ export {
   NonFiniteLossError,
   vitConfigOf,
 } from "./train.ts";
+export {
+  dinoLoss,
+  type DinoLossOptions,
+  type DinoLossReference,
+  teacherProbs,
+  updateCenter,
+} from "./loss.ts";
+export {
+  checkpointPath,
+  pretrain,
+  type PretrainOptions,
+  type PretrainResult,
+  type Progress,
+} from "./pretrain.ts";

@@ -14,7 +14,9 @@ import { AdamW } from "../optim/adamw.ts";
 import { clipGradients } from "../optim/clip.ts";
 import { emaUpdate } from "../optim/ema.ts";
 import { cosineScheduler, teacherTempSchedule } from "../optim/schedule.ts";
-import { zeros } from "../tensor/create.ts";
+import type { Checkpoint } from "../io/checkpoint.ts";
+import type { SafetensorsTensor } from "../io/safetensors.ts";
+import { fromArray, zeros } from "../tensor/create.ts";
 import { keep, scope } from "../tensor/scope.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { DinoConfig } from "./config.ts";
@@ -288,6 +290,65 @@ export class DinoTrainer {
   checkLoss(it: number, loss: number): void {
     if (!Number.isFinite(loss)) throw new NonFiniteLossError(it, loss, this.#lastFiniteLoss);
     this.#lastFiniteLoss = loss;
+  }
+
+  /**
+   * Everything needed to resume: `student.*`, `teacher.*`, `optimizer.exp_avg(_sq).*`, `center`
+   * tensors, and metadata (config, per-parameter optimizer steps, drop-path RNG state).
+   */
+  async checkpoint(): Promise<
+    { tensors: Record<string, SafetensorsTensor>; metadata: Record<string, string> }
+  > {
+    const tensors: Record<string, SafetensorsTensor> = {
+      ...await this.student.stateDict("student."),
+      ...await this.teacher.stateDict("teacher."),
+    };
+    const optimizer = this.optimizer.stateDict();
+    for (const [name, t] of Object.entries(optimizer.tensors)) {
+      tensors[`optimizer.${name}`] = {
+        dtype: "F32",
+        shape: [...t.shape],
+        data: await t.toArray() as Float32Array,
+      };
+    }
+    tensors.center = {
+      dtype: "F32",
+      shape: [...this.center.shape],
+      data: await this.center.toArray(),
+    };
+    return {
+      tensors,
+      metadata: {
+        config: JSON.stringify(this.config),
+        optimizer_steps: JSON.stringify(optimizer.steps),
+        drop_path_rng: JSON.stringify(this.student.backbone.rng.state),
+      },
+    };
+  }
+
+  /** Restores the state written by {@link DinoTrainer.checkpoint}. */
+  restore(checkpoint: Checkpoint): void {
+    this.student.loadStateDict(checkpoint.tensors, { prefix: "student." });
+    this.teacher.loadStateDict(checkpoint.tensors, { prefix: "teacher." });
+    const steps = JSON.parse(checkpoint.metadata.optimizer_steps ?? "{}") as Record<string, number>;
+    const tensors: Record<string, Tensor> = {};
+    for (const [name, t] of checkpoint.tensors) {
+      if (name.startsWith("optimizer.")) {
+        tensors[name.slice("optimizer.".length)] = fromArray(t.data as Float32Array, t.shape);
+      }
+    }
+    this.optimizer.loadStateDict({ tensors, steps });
+    for (const t of Object.values(tensors)) t.dispose();
+    const center = checkpoint.tensors.get("center");
+    if (!center || center.shape.join() !== this.center.shape.join()) {
+      throw new RangeError(
+        `Cannot restore the center from ${checkpoint.path}: missing or mis-shaped`,
+      );
+    }
+    this.center.gpu.stream.upload(this.center.storage.buffer, center.data as Float32Array);
+    if (checkpoint.metadata.drop_path_rng) {
+      this.student.backbone.rng.state = JSON.parse(checkpoint.metadata.drop_path_rng);
+    }
   }
 
   /** Frees the networks, center and optimiser state. */

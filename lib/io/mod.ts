@@ -15,3 +15,4 @@ export {
   writeFileAtomic,
   writeSafetensors,
 } from "./safetensors.ts";
+export { type Checkpoint, readCheckpoint, sidecarPath, writeCheckpoint } from "./checkpoint.ts";

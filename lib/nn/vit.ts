@@ -174,6 +174,8 @@ export class VisionTransformer extends Module {
   readonly blocks: Block[];
   /** Final norm. */
   readonly norm: LayerNorm;
+  /** The generator of the initial weights, then of drop-path masks (its state is checkpointed). */
+  readonly rng: Rng;
 
   /** A ViT of `config`, initialised as dino does from `seed` (or `rng`). */
   constructor(config: VitConfig, options: { seed?: number; rng?: Rng } = {}) {
@@ -185,7 +187,7 @@ export class VisionTransformer extends Module {
       );
     }
     this.config = c;
-    const rng = options.rng ?? new Rng(options.seed ?? 0);
+    const rng = this.rng = options.rng ?? new Rng(options.seed ?? 0);
     const grid = c.imgSize / c.patchSize;
     this.patchEmbed = this.registerModule(
       "patch_embed",

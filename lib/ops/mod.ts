@@ -11,11 +11,19 @@ export {
   log,
   mul,
   relu,
-  scale,
   type ScalarReference,
+  scale,
   sqrt,
   sub,
 } from "./elementwise.ts";
 export { mean, sum, sumOfSquares, sumTo } from "./reduce.ts";
 export { chunk, concat, expand, permute, reshape, slice, transpose } from "./movement.ts";
 export { linear, matmul, type MatmulOptions } from "./matmul.ts";
+export {
+  attention,
+  type AttentionOptions,
+  type AttentionReference,
+  type AttentionWithProbs,
+  attentionWithProbs,
+} from "./attention.ts";
+export { weightNorm, type WeightNormReference } from "./weight_norm.ts";

@@ -70,6 +70,7 @@ const CASES: [ncrops: number, b: number, k: number, tt: number, std: number][] =
   [10, 1, 7, 0.04, 3], // ncrops 10, B = 1
   [10, 2, 1025, 0.04, 1],
   [3, 1, 1025, 0.05, 1],
+  [2, 1, 65537, 0.04, 1], // dino's out_dim 65536 and one more: 257 strides per thread
   [4, 2, 33, 0.04, 30], // extreme: s/τs spans ±900, (t − c)/τt ±2250: needs max-subtraction
 ];
 

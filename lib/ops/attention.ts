@@ -1,0 +1,357 @@
+/**
+ * Scaled-dot-product attention on head-split tensors, no mask, no dropout:
+ * `attention(q, k, v)` = softmax(q kᵀ · s) v with s = hd^-0.5, like
+ * `torch.nn.functional.scaled_dot_product_attention`, and `attentionWithProbs` which also returns
+ * the probabilities P (attention maps).
+ *
+ * How it runs: three dispatches forward and five backward. The products are the register-blocked
+ * kernels of `shaders/ops/matmul.wgsl` on [B·H, N, hd] views (no copies); the row softmax and its
+ * backward are `shaders/ops/attention.wgsl`, in place on the score buffer.
+ *
+ *   forward:  S = s·q kᵀ → P = softmax(S) (in place) → O = P v
+ *   backward: dv = Pᵀ dO ; dP = dO vᵀ → dS = P·(dP − Σ_keys dP·P) (in place) ;
+ *             dq = s·dS k ; dk = s·dSᵀ q
+ *
+ * What the forward saves: P itself ([B, H, Nq, Nk]), not the row logsumexp. ViT token counts are
+ * small (N ≤ 197–257), so P costs 4·B·H·N² bytes per block — 30 MB for ViT-S at B = 32, N = 197 —
+ * and keeping it spares the backward a recomputation of q kᵀ (a third of the forward FLOPs) and
+ * an extra kernel. The backward frees P as soon as it has used it. A flash-style kernel that saves
+ * only the logsumexp pays off for long sequences, which ViTs on 224² crops do not have.
+ *
+ * @module
+ */
+import { defineOp, type Op, type OpContext } from "../autograd/define_op.ts";
+import { ShapeError } from "../errors.ts";
+import { grid, Params } from "../gpu/dispatch.ts";
+import { SHADERS } from "../gpu/shaders.gen.ts";
+import type { HostTensor } from "../tensor/host.ts";
+import { Tensor } from "../tensor/tensor.ts";
+import { encodeMatmul } from "./matmul.ts";
+
+const WORKGROUP_SIZE = 64;
+
+/** Options of {@link attention} and {@link attentionWithProbs}. */
+export interface AttentionOptions {
+  /** Multiplies q kᵀ before the softmax. Default hd^-0.5 (as timm's `Attention` and torch SDPA). */
+  scale?: number;
+}
+
+/** The result of {@link attentionWithProbs}. */
+export interface AttentionWithProbs {
+  /** O = P v, [B, H, Nq, hd]; differentiable like {@link attention}'s result. */
+  out: Tensor<"f32">;
+  /** P = softmax(s · q kᵀ) over the keys, [B, H, Nq, Nk]; no gradient flows through it. */
+  probs: Tensor<"f32">;
+}
+
+/** The CPU reference of {@link attention}, in float64. */
+export interface AttentionReference {
+  /** O and P for host tensors q [B, H, Nq, hd], k and v [B, H, Nk, hd]. */
+  forward(
+    q: HostTensor,
+    k: HostTensor,
+    v: HostTensor,
+    scale?: number,
+  ): { out: Float64Array; probs: Float64Array };
+  /** dq, dk, dv given dO (shaped like the output). */
+  backward(
+    q: HostTensor,
+    k: HostTensor,
+    v: HostTensor,
+    dOut: HostTensor,
+    scale?: number,
+  ): { dq: Float64Array; dk: Float64Array; dv: Float64Array };
+}
+
+interface AttentionDims {
+  batch: number;
+  heads: number;
+  nq: number;
+  nk: number;
+  hd: number;
+}
+
+/** What the forward keeps for the backward. */
+interface Saved {
+  q: Tensor;
+  k: Tensor;
+  v: Tensor;
+  probs: Tensor<"f32">;
+  scale: number;
+  dims: AttentionDims;
+}
+
+function attentionDims(op: string, q: Tensor, k: Tensor, v: Tensor): AttentionDims {
+  for (const [name, t] of [["q", q], ["k", k], ["v", v]] as const) {
+    if (t.rank !== 4) {
+      throw new ShapeError(
+        op,
+        q.shape,
+        t.shape,
+        `${name} must have rank 4 ([B, H, N, hd]), got rank ${t.rank}`,
+      );
+    }
+  }
+  if (!k.shape.every((d, i) => d === v.shape[i])) {
+    throw new ShapeError(op, k.shape, v.shape, "k and v must have the same shape");
+  }
+  const [batch, heads, nq, hd] = q.shape;
+  const nk = k.shape[2];
+  if (k.shape[0] !== batch || k.shape[1] !== heads || k.shape[3] !== hd) {
+    throw new ShapeError(op, q.shape, k.shape, "q and k must agree in B, H and hd");
+  }
+  if (nk === 0 || hd === 0) {
+    throw new ShapeError(op, q.shape, k.shape, "attention needs at least one key and hd ≥ 1");
+  }
+  return { batch, heads, nq, nk, hd };
+}
+
+/** Encodes the in-place row softmax (forward) or its backward (dP → dS) of attention.wgsl. */
+function encodeSoftmax(
+  probs: Tensor,
+  dprobs: Tensor | undefined,
+  rows: number,
+  n: number,
+): void {
+  if (rows === 0) return;
+  const gpu = probs.gpu;
+  gpu.stream.dispatch({
+    kernel: gpu.kernels.get(SHADERS.ops.attention, dprobs ? "backward" : "forward", {
+      WORKGROUP_SIZE,
+    }),
+    bindings: [probs.binding, dprobs?.binding],
+    params: new Params().u32(rows, n).bytes(),
+    workgroups: grid(rows, WORKGROUP_SIZE, gpu.limits.maxComputeWorkgroupsPerDimension),
+  });
+}
+
+/** [B, H, N, d] → [B·H, N, d] view; the caller disposes it. */
+function flat(t: Tensor): Tensor {
+  return t.view([t.shape[0] * t.shape[1], t.shape[2], t.shape[3]]);
+}
+
+function runForward(
+  op: string,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  scaleOption: number | undefined,
+): { out: Tensor<"f32">; probs: Tensor<"f32">; dims: AttentionDims; scale: number } {
+  const dims = attentionDims(op, q, k, v);
+  const { batch, heads, nq, nk, hd } = dims;
+  const scale = scaleOption ?? 1 / Math.sqrt(hd);
+  const probs = Tensor.empty(q.gpu, [batch, heads, nq, nk], "f32");
+  const out = Tensor.empty(q.gpu, [batch, heads, nq, hd], "f32");
+  if (out.size === 0) return { out, probs, dims, scale };
+  const [q3, k3, v3, p3, o3] = [q, k, v, probs, out].map(flat);
+  encodeMatmul(q3, k3, p3, { transposeB: true, alpha: scale });
+  encodeSoftmax(p3, undefined, batch * heads * nq, nk);
+  encodeMatmul(p3, v3, o3);
+  for (const t of [q3, k3, v3, p3, o3]) t.dispose();
+  return { out, probs, dims, scale };
+}
+
+function runBackward(ctx: OpContext, grad: Tensor<"f32">): (Tensor | null)[] {
+  const { q, k, v, probs, scale, dims } = ctx.saved.attention as Saved;
+  const { batch, heads, nq, nk } = dims;
+  const gpu = grad.gpu;
+  const needQ = q.requiresGrad;
+  const needK = k.requiresGrad;
+  const dq = needQ ? Tensor.empty(gpu, q.shape, "f32") : null;
+  const dk = needK ? Tensor.empty(gpu, k.shape, "f32") : null;
+  const dv = v.requiresGrad ? Tensor.empty(gpu, v.shape, "f32") : null;
+  if (nq === 0 || batch * heads === 0) {
+    // No queries: O is empty and every key and value received zero gradient.
+    for (const t of [dk, dv]) {
+      if (t && t.size > 0) gpu.stream.upload(t.storage.buffer, new Float32Array(t.size));
+    }
+    probs.dispose();
+    return [dq, dk, dv];
+  }
+  const [q3, k3, v3, p3, g3] = [q, k, v, probs, grad].map(flat);
+  if (dv) {
+    const dv3 = flat(dv);
+    encodeMatmul(p3, g3, dv3, { transposeA: true });
+    dv3.dispose();
+  }
+  if (dq || dk) {
+    const ds = Tensor.empty(gpu, [batch * heads, nq, nk], "f32");
+    encodeMatmul(g3, v3, ds, { transposeB: true });
+    encodeSoftmax(p3, ds, batch * heads * nq, nk);
+    if (dq) {
+      const dq3 = flat(dq);
+      encodeMatmul(ds, k3, dq3, { alpha: scale });
+      dq3.dispose();
+    }
+    if (dk) {
+      const dk3 = flat(dk);
+      encodeMatmul(ds, q3, dk3, { transposeA: true, alpha: scale });
+      dk3.dispose();
+    }
+    ds.dispose();
+  }
+  for (const t of [q3, k3, v3, p3, g3]) t.dispose();
+  probs.dispose();
+  return [dq, dk, dv];
+}
+
+function hostDims(q: HostTensor, k: HostTensor): AttentionDims {
+  const [batch, heads, nq, hd] = q.shape;
+  return { batch, heads, nq, nk: k.shape[2], hd };
+}
+
+function referenceForward(
+  q: HostTensor,
+  k: HostTensor,
+  v: HostTensor,
+  scale?: number,
+): { out: Float64Array; probs: Float64Array } {
+  const { batch, heads, nq, nk, hd } = hostDims(q, k);
+  const s = scale ?? 1 / Math.sqrt(hd);
+  const probs = new Float64Array(batch * heads * nq * nk);
+  const out = new Float64Array(batch * heads * nq * hd);
+  for (let t = 0; t < batch * heads; t++) {
+    const qo = t * nq * hd;
+    const ko = t * nk * hd;
+    for (let i = 0; i < nq; i++) {
+      const row = (t * nq + i) * nk;
+      let max = -Infinity;
+      for (let j = 0; j < nk; j++) {
+        let acc = 0;
+        for (let d = 0; d < hd; d++) acc += q.data[qo + i * hd + d] * k.data[ko + j * hd + d];
+        probs[row + j] = acc * s;
+        max = Math.max(max, acc * s);
+      }
+      let total = 0;
+      for (let j = 0; j < nk; j++) total += probs[row + j] = Math.exp(probs[row + j] - max);
+      for (let j = 0; j < nk; j++) probs[row + j] /= total;
+      for (let d = 0; d < hd; d++) {
+        let acc = 0;
+        for (let j = 0; j < nk; j++) acc += probs[row + j] * v.data[ko + j * hd + d];
+        out[qo + i * hd + d] = acc;
+      }
+    }
+  }
+  return { out, probs };
+}
+
+function referenceBackward(
+  q: HostTensor,
+  k: HostTensor,
+  v: HostTensor,
+  dOut: HostTensor,
+  scale?: number,
+): { dq: Float64Array; dk: Float64Array; dv: Float64Array } {
+  const { batch, heads, nq, nk, hd } = hostDims(q, k);
+  const s = scale ?? 1 / Math.sqrt(hd);
+  const { probs } = referenceForward(q, k, v, s);
+  const dq = new Float64Array(q.data.length);
+  const dk = new Float64Array(k.data.length);
+  const dv = new Float64Array(v.data.length);
+  const ds = new Float64Array(nk);
+  for (let t = 0; t < batch * heads; t++) {
+    const qo = t * nq * hd;
+    const ko = t * nk * hd;
+    for (let i = 0; i < nq; i++) {
+      const row = (t * nq + i) * nk;
+      // dP[i, j] = dO_i · v_j ; dS = P·(dP − Σ dP·P)
+      let dot = 0;
+      for (let j = 0; j < nk; j++) {
+        let acc = 0;
+        for (let d = 0; d < hd; d++) acc += dOut.data[qo + i * hd + d] * v.data[ko + j * hd + d];
+        ds[j] = acc;
+        dot += acc * probs[row + j];
+      }
+      for (let j = 0; j < nk; j++) {
+        const p = probs[row + j];
+        const g = p * (ds[j] - dot) * s;
+        for (let d = 0; d < hd; d++) {
+          dq[qo + i * hd + d] += g * k.data[ko + j * hd + d];
+          dk[ko + j * hd + d] += g * q.data[qo + i * hd + d];
+          dv[ko + j * hd + d] += p * dOut.data[qo + i * hd + d];
+        }
+      }
+    }
+  }
+  return { dq, dk, dv };
+}
+
+const reference: AttentionReference = { forward: referenceForward, backward: referenceBackward };
+
+/**
+ * Scaled-dot-product attention O = softmax(q kᵀ · s) v over the keys, no mask, no dropout, like
+ * `torch.nn.functional.scaled_dot_product_attention(q, k, v)`. q is [B, H, Nq, hd], k and v are
+ * [B, H, Nk, hd] (Nk = Nq for self-attention); the result is [B, H, Nq, hd], before the
+ * transpose back to [B, N, H·hd]. s defaults to hd^-0.5.
+ *
+ * @throws {ShapeError} naming the op and shapes when a tensor is not rank 4, k and v differ, or
+ * q and k disagree in B, H or hd.
+ * @example
+ * ```ts ignore
+ * import { attention } from "./attention.ts";
+ * const o = attention(q, k, v); // [32, 3, 197, 64] each → [32, 3, 197, 64]
+ * ```
+ */
+export const attention: Op<
+  [q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions],
+  Tensor<"f32">,
+  AttentionReference
+> = defineOp({
+  name: "attention",
+  forward(ctx, q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Tensor<"f32"> {
+    const { out, probs, dims, scale } = runForward("attention", q, k, v, options?.scale);
+    if (ctx.needsGrad) ctx.saved.attention = { q, k, v, probs, scale, dims } satisfies Saved;
+    else probs.dispose();
+    return out;
+  },
+  backward: runBackward,
+  reference,
+});
+
+/** The same op as `attention`, handing P to the caller through `sink`. */
+const attentionKeepingProbs = defineOp({
+  name: "attention",
+  forward(
+    ctx,
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    scale: number | undefined,
+    sink: { probs?: Tensor<"f32"> },
+  ): Tensor<"f32"> {
+    const result = runForward("attentionWithProbs", q, k, v, scale);
+    const { out, probs, dims } = result;
+    if (ctx.needsGrad) {
+      ctx.saved.attention = { q, k, v, probs, scale: result.scale, dims } satisfies Saved;
+      // Its own handle: the caller may free P before the backward has used it, or after.
+      sink.probs = probs.view(probs.shape);
+    } else {
+      sink.probs = probs;
+    }
+    return out;
+  },
+  backward: runBackward,
+});
+
+/**
+ * {@link attention} that also returns the attention probabilities P = softmax(q kᵀ · s)
+ * ([B, H, Nq, Nk]), e.g. for DINO's attention maps: `probs[:, :, 0, 1:]` is the CLS query's
+ * attention over the patches. Same cost as `attention`; `out` is differentiable, `probs` is not.
+ *
+ * @throws {ShapeError} as {@link attention}, naming `attentionWithProbs`.
+ * @example
+ * ```ts ignore
+ * import { attentionWithProbs } from "./attention.ts";
+ * const { out, probs } = attentionWithProbs(q, k, v); // probs: [B, H, N, N]
+ * ```
+ */
+export function attentionWithProbs(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  options?: AttentionOptions,
+): AttentionWithProbs {
+  const sink: { probs?: Tensor<"f32"> } = {};
+  const out = attentionKeepingProbs(q, k, v, options?.scale, sink);
+  return { out, probs: sink.probs! };
+}
