@@ -23,22 +23,26 @@ export class ShapeError extends RangeError {
   /** The shape it got (or the second operand's shape). */
   readonly actual: readonly number[];
 
-  /** Builds the message `Cannot <op> tensors of shape <expected> and <actual>: <reason>`. */
+  /**
+   * Builds the message `Cannot <op> tensors of shape <expected> and <actual>: <reason>`, or
+   * `Cannot <op> a tensor of shape <expected>: <reason>` when `actual` is null (one operand).
+   */
   constructor(
     op: string,
     expected: readonly number[],
-    actual: readonly number[],
+    actual: readonly number[] | null,
     reason: string,
   ) {
+    const first = `[${expected.join(", ")}]`;
     super(
-      `Cannot ${op} tensors of shape [${expected.join(", ")}] and [${
-        actual.join(", ")
-      }]: ${reason}`,
+      actual === null
+        ? `Cannot ${op} a tensor of shape ${first}: ${reason}`
+        : `Cannot ${op} tensors of shape ${first} and [${actual.join(", ")}]: ${reason}`,
     );
     this.name = "ShapeError";
     this.op = op;
     this.expected = expected;
-    this.actual = actual;
+    this.actual = actual ?? expected;
   }
 }
 

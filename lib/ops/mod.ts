@@ -1,6 +1,8 @@
 /**
  * Differentiable ops, one file per family: `elementwise.ts`, `reduce.ts`, `movement.ts`,
- * `matmul.ts`. Each op's WGSL is `shaders/ops/<family>.wgsl`.
+ * `matmul.ts`, `normalization.ts` (layerNorm, l2normalize), `softmax.ts`, `activation.ts` (gelu),
+ * `attention.ts`, `weight_norm.ts`, `patchify.ts`, `pos_embed.ts`. Each op's WGSL is
+ * `shaders/ops/<op>.wgsl`, forward and backward in one file.
  *
  * @module
  */
@@ -27,3 +29,28 @@ export {
   attentionWithProbs,
 } from "./attention.ts";
 export { weightNorm, type WeightNormReference } from "./weight_norm.ts";
+export {
+  L2_NORMALIZE_EPS,
+  l2normalize,
+  type L2NormalizeReference,
+  LAYER_NORM_EPS,
+  layerNorm,
+  type LayerNormReference,
+} from "./normalization.ts";
+export { logSoftmax, softmax, type SoftmaxReference } from "./softmax.ts";
+export { erf, erfc, gelu } from "./activation.ts";
+export {
+  im2col,
+  type Im2colReference,
+  patchEmbed,
+  type PatchEmbedGrads,
+  type PatchEmbedReference,
+} from "./patchify.ts";
+export {
+  bicubicMatrix,
+  bicubicResize,
+  type BicubicResizeReference,
+  interpolatePosEmbed,
+  type InterpolatePosEmbedReference,
+  type PosEmbedMode,
+} from "./pos_embed.ts";
