@@ -39,3 +39,4 @@ export * from "./lib/data/mod.ts";
 export * from "./lib/io/mod.ts";
 export * from "./lib/nn/mod.ts";
 export * from "./lib/dino/mod.ts";
+export * from "./lib/eval/mod.ts";

@@ -1,90 +1,293 @@
-// Run: deno task pretrain
-//      deno run -A examples/pretrain.ts --steps 400 --lr 0.05
+// Run: deno task pretrain                                    (synthetic shapes, a few minutes on a CPU)
+//      deno task pretrain --preset fmnist-tiny --output_dir runs/fmnist   (Fashion-MNIST, protocol 10k-15)
+//      deno task pretrain --dataset folder --data_path ~/images --preset dino-vits16   (real GPU)
+//      deno task pretrain --output_dir runs/synthetic --resume   (continue an interrupted run)
+//      deno task pretrain --help
 //
-// Interim example until the DINO pretraining pipeline lands: trains a 2-layer MLP on a toy
-// regression problem with our WGSL kernels, autograd and SGD, and prints the loss as it falls.
+// DINO pretraining as main_dino.py: same flag names and defaults (through --preset), a progress
+// bar on a terminal, a JSONL log, a loss-curve PNG and an atomic checkpoint every epoch in
+// --output_dir, --resume, and Ctrl-C saves before exiting. At the end the teacher backbone is
+// evaluated on frozen features: k-NN, linear probe and (synthetic shapes) attention-mask IoU.
 import { parseArgs } from "@std/cli/parse-args";
 import {
-  fromArray,
+  type Dataset,
+  type DinoConfig,
+  encodePng,
+  evaluateBackbone,
+  FASHION_MNIST_MEAN,
+  FASHION_MNIST_STD,
   getGpu,
-  linear,
-  mean,
-  mul,
-  relu,
-  Rng,
-  scope,
-  SGD,
-  sub,
-  truncNormal,
-  zeros,
+  ImageFolder,
+  linePlot,
+  loadFashionMnist,
+  NonFiniteLossError,
+  PRESETS,
+  pretrain,
+  type Progress,
+  subset,
+  SyntheticShapes,
 } from "../mod.ts";
 
-const HELP = `Usage: deno run -A examples/pretrain.ts [options]
-
-NOTE: the DINO pretraining pipeline is not implemented yet; this example trains a small MLP.
-
-Options:
-  --steps N     training steps (default 300)
-  --lr X        SGD learning rate (default 0.05)
-  --hidden N    hidden units (default 64)
-  --seed N      random seed (default 0)
-  --help        show this help`;
+const FLAGS: Record<string, [string, keyof DinoConfig | null]> = {
+  arch: ["vit_tiny | vit_small | vit_base", "arch"],
+  patch_size: ["patch size in pixels", "patchSize"],
+  out_dim: ["prototypes K of the DINO head", "outDim"],
+  norm_last_layer: ["freeze weight_g of the last layer at 1 (true/false)", "normLastLayer"],
+  momentum_teacher: ["base teacher EMA momentum (cosine to 1)", "momentumTeacher"],
+  warmup_teacher_temp: ["initial teacher temperature", "warmupTeacherTemp"],
+  teacher_temp: ["final teacher temperature (≤ 0.07 advised)", "teacherTemp"],
+  warmup_teacher_temp_epochs: ["epochs of teacher temperature warm-up", "warmupTeacherTempEpochs"],
+  weight_decay: ["initial weight decay", "weightDecay"],
+  weight_decay_end: ["final weight decay (cosine)", "weightDecayEnd"],
+  clip_grad: ["per-parameter gradient clip norm (0: off)", "clipGrad"],
+  batch_size: ["images per step", "batchSize"],
+  epochs: ["training epochs", "epochs"],
+  freeze_last_layer: ["epochs with the last layer frozen", "freezeLastLayer"],
+  lr: ["peak learning rate at batch 256 (scaled by batch/256)", "lr"],
+  warmup_epochs: ["epochs of linear lr warm-up", "warmupEpochs"],
+  min_lr: ["final learning rate (cosine)", "minLr"],
+  global_crops_scale: ["area range of global crops, e.g. 0.4,1", "globalCropsScale"],
+  local_crops_number: ["number of local crops", "localCropsNumber"],
+  local_crops_scale: ["area range of local crops, e.g. 0.05,0.4", "localCropsScale"],
+  drop_path_rate: ["stochastic depth of the student", "dropPathRate"],
+  seed: ["seed of init, data order and augmentation", "seed"],
+  data_path: ["dataset directory (IDX files or an image folder)", null],
+  output_dir: ["where checkpoints, log.jsonl and loss_curve.png go", null],
+  saveckp_freq: ["also keep checkpoint<epoch>.safetensors every N epochs (0: never)", null],
+  dataset: ["synthetic | fashion-mnist | folder", null],
+  preset: [`named config: ${Object.keys(PRESETS).join(" | ")}`, null],
+  train_images: ["use the first N training images", null],
+  eval_images: ["test images for the evaluation", null],
+  probe_epochs: ["linear-probe epochs (0: skip the probe)", null],
+  log_every: ["read the loss back every N steps", null],
+  img_size: ["resize folder images to this side before cropping", null],
+};
 
 const { values } = parseArgs({
   options: {
-    steps: { type: "string", default: "300" },
-    lr: { type: "string", default: "0.05" },
-    hidden: { type: "string", default: "64" },
-    seed: { type: "string", default: "0" },
+    ...Object.fromEntries(Object.keys(FLAGS).map((k) => [k, { type: "string" as const }])),
+    resume: { type: "boolean", default: false },
+    no_eval: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
+const flag = (name: string) => values[name] as string | undefined;
+const presetName = flag("preset") ?? "synthetic-tiny";
+const preset = PRESETS[presetName];
+if (!preset) {
+  console.error(`Unknown --preset ${presetName}: use ${Object.keys(PRESETS).join(", ")}`);
+  Deno.exit(2);
+}
+
 if (values.help) {
-  console.log(HELP);
+  const defaults: Record<string, unknown> = {
+    ...preset.config,
+    dataset: preset.dataset,
+    preset: presetName,
+    data_path: "(dataset default)",
+    output_dir: "runs/<preset>",
+    saveckp_freq: 0,
+    train_images: preset.trainImages ?? "all",
+    eval_images: 2000,
+    probe_epochs: 30,
+    log_every: 10,
+    img_size: "global size × 8/7",
+  };
+  console.log(
+    `Usage: deno run -A examples/pretrain.ts [flags]\n\nDINO pretraining (flags as main_dino.py).\n`,
+  );
+  for (const [name, [help, key]] of Object.entries(FLAGS)) {
+    const value = key ? preset.config[key] : defaults[name];
+    console.log(
+      `  --${name.padEnd(27)} ${help} (default: ${Array.isArray(value) ? value.join(",") : value})`,
+    );
+  }
+  console.log(`  --${"resume".padEnd(27)} continue from <output_dir>/checkpoint.safetensors`);
+  console.log(`  --${"no_eval".padEnd(27)} skip the evaluation after training`);
+  console.log(`  --${"help".padEnd(27)} show this help`);
   Deno.exit(0);
 }
-const steps = Number(values.steps);
-const hidden = Number(values.hidden);
-const seed = Number(values.seed);
+
+function parseValue(key: keyof DinoConfig, raw: string): unknown {
+  const current = preset.config[key];
+  if (typeof current === "boolean") return /^(1|true|yes|on)$/i.test(raw);
+  if (typeof current === "number") {
+    const n = Number(raw);
+    if (!Number.isFinite(n)) throw new RangeError(`--${key}: ${raw} is not a number`);
+    return n;
+  }
+  if (Array.isArray(current)) return raw.split(/[ ,]+/).map(Number);
+  return raw;
+}
+
+const config: DinoConfig = { ...preset.config };
+for (const [name, [, key]] of Object.entries(FLAGS)) {
+  const raw = flag(name);
+  if (key && raw !== undefined) {
+    (config as unknown as Record<string, unknown>)[key] = parseValue(key, raw);
+  }
+}
+const augment = {
+  ...preset.augment,
+  globalCropsScale: config.globalCropsScale,
+  localCropsScale: config.localCropsScale,
+  localCropsNumber: config.localCropsNumber,
+};
+const outputDir = flag("output_dir") ?? `runs/${presetName}`;
+const datasetKind = flag("dataset") ?? preset.dataset;
+const trainImages = flag("train_images") ? Number(flag("train_images")) : preset.trainImages;
+const evalImages = Number(flag("eval_images") ?? 2000);
+
+async function datasets(): Promise<
+  { train: Dataset; test: Dataset; mean: number[]; std: number[] }
+> {
+  if (datasetKind === "synthetic") {
+    const size = config.globalSize;
+    return {
+      train: new SyntheticShapes({ length: trainImages ?? 2048, size, seed: config.seed }),
+      test: new SyntheticShapes({ length: evalImages, size, seed: config.seed + 1_000_003 }),
+      mean: augment.mean,
+      std: augment.std,
+    };
+  }
+  if (datasetKind === "fashion-mnist") {
+    const dir = flag("data_path");
+    const train = await loadFashionMnist({
+      split: "train",
+      dir,
+      channels: config.inChans as 1 | 3,
+    });
+    const test = await loadFashionMnist({ split: "test", dir, channels: config.inChans as 1 | 3 });
+    const first = (ds: Dataset, n?: number) =>
+      n && n < ds.length ? subset(ds, Array.from({ length: n }, (_, i) => i)) : ds;
+    const mean = new Array(config.inChans).fill(FASHION_MNIST_MEAN);
+    const std = new Array(config.inChans).fill(FASHION_MNIST_STD);
+    return { train: first(train, trainImages), test: first(test, evalImages), mean, std };
+  }
+  if (datasetKind === "folder") {
+    const root = flag("data_path");
+    if (!root) throw new RangeError("--dataset folder needs --data_path <root>/<class>/<image>");
+    const folder = await ImageFolder.open(root, {
+      skipCorrupt: true,
+      channels: config.inChans as 1 | 3,
+    });
+    if (folder.skipped) console.warn(`skipped ${folder.skipped} corrupt image(s)`);
+    return { train: folder, test: folder, mean: augment.mean, std: augment.std };
+  }
+  throw new RangeError(`Unknown --dataset ${datasetKind}: use synthetic, fashion-mnist or folder`);
+}
+
+function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return "--:--";
+  const s = Math.round(seconds);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+const tty = Deno.stdout.isTerminal();
+function report(p: Progress): void {
+  const inEpoch = (p.iteration % p.itersPerEpoch) + 1;
+  const fields = `epoch ${p.epoch + 1}/${config.epochs} step ${inEpoch}/${p.itersPerEpoch} | ` +
+    `${p.imagesPerSecond.toFixed(1)} img/s | loss ${p.loss.toFixed(4)} | lr ${
+      p.lr.toExponential(2)
+    } | ` +
+    `wd ${p.wd.toFixed(3)} | m ${p.momentum.toFixed(4)} | ETA ${formatDuration(p.etaSeconds)}`;
+  if (tty) {
+    const done = Math.round((20 * (p.iteration + 1)) / p.totalIterations);
+    const bar = `[${"#".repeat(done)}${".".repeat(20 - done)}]`;
+    Deno.stdout.writeSync(new TextEncoder().encode(`\r${bar} ${fields}\x1b[K`));
+  } else {
+    console.log(fields);
+  }
+}
 
 const gpu = await getGpu();
+const { train, test, mean, std } = await datasets();
 console.log(`adapter: ${gpu.describe().description}`);
 console.log(
-  "DINO pretraining is not implemented yet: training a 2-layer MLP on y = sin(x0) + x1².",
+  `preset ${presetName}: ${config.arch}/${config.patchSize} D=${
+    config.embedDim ?? "preset"
+  } depth=${config.depth ?? "preset"}, ` +
+    `${train.length} ${datasetKind} images, batch ${config.batchSize}, ${config.epochs} epochs, ` +
+    `crops 2×${config.globalSize} + ${config.localCropsNumber}×${config.localSize} px → ${outputDir}`,
 );
 
-const rng = new Rng(seed);
-const n = 512;
-const xs = new Float32Array(n * 2);
-const ys = new Float32Array(n);
-for (let i = 0; i < n; i++) {
-  xs[2 * i] = rng.range(-2, 2);
-  xs[2 * i + 1] = rng.range(-1, 1);
-  ys[i] = Math.sin(xs[2 * i]) + xs[2 * i + 1] ** 2;
-}
-const x = fromArray(xs, [n, 2]);
-const y = fromArray(ys, [n, 1]);
-const w1 = truncNormal([hidden, 2], { std: 0.5, seed: seed + 1 }).requireGrad();
-const b1 = zeros([hidden]).requireGrad();
-const w2 = truncNormal([1, hidden], { std: 0.1, seed: seed + 2 }).requireGrad();
-const b2 = zeros([1]).requireGrad();
-const optimizer = new SGD([w1, b1, w2, b2], { lr: Number(values.lr), momentum: 0.9 });
-
-const start = performance.now();
-for (let step = 0; step < steps; step++) {
-  const loss = scope(() => {
-    const d = sub(linear(relu(linear(x, w1, b1)), w2, b2), y);
-    const l = mean(mul(d, d));
-    l.backward();
-    optimizer.step();
-    optimizer.zeroGrad();
-    return l;
+const controller = new AbortController();
+const onSigint = () => {
+  console.log("\nInterrupted: saving a checkpoint before exiting (Ctrl-C again to force)…");
+  if (controller.signal.aborted) Deno.exit(130);
+  controller.abort();
+};
+Deno.addSignalListener("SIGINT", onSigint);
+let result;
+try {
+  result = await pretrain({
+    config,
+    dataset: train,
+    augment: { ...augment, mean, std },
+    outputDir,
+    resume: values.resume,
+    saveckpFreq: Number(flag("saveckp_freq") ?? 0),
+    logEvery: Number(flag("log_every") ?? 10),
+    resize: datasetKind === "folder"
+      ? Number(flag("img_size") ?? Math.round((config.globalSize * 8) / 7))
+      : undefined,
+    onProgress: report,
+    signal: controller.signal,
   });
-  // Reading the loss waits for the GPU: do it rarely.
-  if (step % 50 === 0 || step === steps - 1) {
-    console.log(`step ${String(step).padStart(4)}  loss ${(await loss.item()).toFixed(5)}`);
+} catch (error) {
+  if (error instanceof NonFiniteLossError) {
+    console.error(`\n${error.message}\nThe last good checkpoint in ${outputDir} is untouched.`);
+    Deno.exit(1);
   }
-  loss.dispose();
+  throw error;
+} finally {
+  Deno.removeSignalListener("SIGINT", onSigint);
 }
-await gpu.sync();
-console.log(`${steps} steps in ${((performance.now() - start) / 1000).toFixed(2)} s`);
+if (tty) console.log();
+
+const losses = result.losses;
+if (losses.length > 0) {
+  const png = await encodePng(linePlot(losses.map((l) => l.iteration), losses.map((l) => l.loss)));
+  await Deno.writeFile(`${outputDir}/loss_curve.png`, png);
+}
+console.log(
+  `${result.interrupted ? "stopped" : "finished"} at iteration ${result.nextIteration}: ` +
+    `${
+      result.imagesPerSecond.toFixed(1)
+    } img/s; checkpoint, log.jsonl and loss_curve.png in ${outputDir}`,
+);
+if (result.interrupted) {
+  console.log(
+    `resume with: deno task pretrain --preset ${presetName} --output_dir ${outputDir} --resume`,
+  );
+  Deno.exit(0);
+}
+
+if (!values.no_eval) {
+  const evaluation = await evaluateBackbone(result.trainer.teacher.backbone, {
+    train,
+    test,
+    numClasses: train.numClasses,
+    mean,
+    std,
+    probeEpochs: Number(flag("probe_epochs") ?? 30),
+    onStatus: (s) => console.log(`evaluating the teacher: ${s}…`),
+  });
+  const knn = evaluation.knn.map((r) =>
+    `${r.k}-NN top-1 ${r.top1.toFixed(2)} % (top-5 ${r.top5.toFixed(2)} %)`
+  );
+  console.log(`k-NN: ${knn.join("; ")}`);
+  if (evaluation.linearTop1 !== null) {
+    console.log(`linear probe: best top-1 ${evaluation.linearTop1.toFixed(2)} %`);
+  }
+  if (evaluation.attention) {
+    const a = evaluation.attention;
+    console.log(
+      `attention-mask IoU: mean of heads ${a.meanHeads.toFixed(3)}, best head ${a.bestHead} ${
+        a.bestHeadIoU.toFixed(3)
+      }`,
+    );
+  }
+  await Deno.writeTextFile(`${outputDir}/eval.json`, JSON.stringify(evaluation, null, 2) + "\n");
+}
+result.trainer.dispose();

@@ -28,3 +28,4 @@ export {
   type PretrainResult,
   type Progress,
 } from "./pretrain.ts";
+export { type DatasetKind, type Preset, PRESETS } from "./presets.ts";

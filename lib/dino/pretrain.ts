@@ -62,6 +62,8 @@ export interface PretrainOptions {
   onStep?: (iteration: number, trainer: DinoTrainer) => void;
   /** Stop (with a checkpoint) once this global iteration is reached; for tests and time budgets. */
   stopAtIteration?: number;
+  /** Resize every image to this square side first (image folders of mixed sizes). */
+  resize?: number;
 }
 
 /** Outcome of {@link pretrain}. */
@@ -123,6 +125,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
     batchSize: config.batchSize,
     seed: config.seed,
     dropLast: true,
+    resize: options.resize,
   });
   const itersPerEpoch = loader.batchIndices(0).length;
   if (itersPerEpoch === 0) {

@@ -52,12 +52,13 @@ export function dinoSchedules(config: DinoConfig, itersPerEpoch: number): DinoSc
     lr: cosineScheduler(c.lr * c.batchSize / 256, c.minLr, c.epochs, itersPerEpoch, c.warmupEpochs),
     wd: cosineScheduler(c.weightDecay, c.weightDecayEnd, c.epochs, itersPerEpoch),
     momentum: cosineScheduler(c.momentumTeacher, 1, c.epochs, itersPerEpoch),
+    // As in dino, a warm-up longer than the run is cut short rather than refused.
     teacherTemp: teacherTempSchedule(
       c.warmupTeacherTemp,
       c.teacherTemp,
       c.warmupTeacherTempEpochs,
-      c.epochs,
-    ),
+      Math.max(c.epochs, c.warmupTeacherTempEpochs),
+    ).slice(0, c.epochs),
   };
 }
 
