@@ -30,6 +30,11 @@ export interface OpSpec<Args extends unknown[], Out extends Tensor, Ref> {
   backward?(ctx: OpContext, grad: Out): (Tensor | null)[];
   /** CPU reference of the op, for tests. */
   reference?: Ref;
+  /**
+   * `"f32"` (the default): every tensor argument must be f32, checked before the forward runs.
+   * `"any"`: the forward checks dtypes itself (reshape, ops taking integer labels).
+   */
+  dtypes?: "f32" | "any";
 }
 
 /** A callable op with its CPU reference attached. */
@@ -84,6 +89,17 @@ export function defineOp<Args extends unknown[], Out extends Tensor, Ref = undef
 ): Op<Args, Out, Ref> {
   const op = (...args: Args): Out => {
     const inputs = tensorInputs(args, looksLikeTensor);
+    if (spec.dtypes !== "any") {
+      const wrong = inputs.find((t) => t.dtype !== "f32");
+      if (wrong) {
+        throw new TypeError(
+          `Cannot ${spec.name} a tensor of dtype ${wrong.dtype} and shape [${
+            wrong.shape.join(", ")
+          }]: ` +
+            `expected f32`,
+        );
+      }
+    }
     const needsGrad = spec.backward !== undefined && isGradEnabled() &&
       inputs.some((t) => t.requiresGrad);
     const ctx: OpContext = { needsGrad, saved: {} };

@@ -143,6 +143,13 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
     trainer.restore(ckpt);
     augment.rngState = JSON.parse(ckpt.metadata.augment_rng);
     start = Number(ckpt.metadata.next_iteration);
+    // A killed run may have logged iterations past its last checkpoint: they run again now.
+    const logPath = `${outputDir}/log.jsonl`;
+    if (await exists(logPath)) {
+      const kept = (await Deno.readTextFile(logPath)).split("\n")
+        .filter((line) => line.trim() !== "" && JSON.parse(line).iteration < start);
+      await Deno.writeTextFile(logPath, kept.map((line) => line + "\n").join(""));
+    }
   }
 
   const save = async (nextIteration: number, path = ckptPath) => {

@@ -76,7 +76,14 @@ export class BufferPool {
       if (size > max) {
         throw new GpuOutOfMemoryError(size, `a buffer larger than maxBufferSize (${max} bytes)`);
       }
-      buffer = this.#gpu.device.createBuffer({ size, usage: TENSOR_USAGE });
+      const device = this.#gpu.device;
+      device.pushErrorScope("out-of-memory");
+      buffer = device.createBuffer({ size, usage: TENSOR_USAGE });
+      device.popErrorScope().then((error) => {
+        if (error) {
+          this.#gpu.reportError(new GpuOutOfMemoryError(size, `a ${size}-byte tensor buffer`));
+        }
+      });
       this.#created++;
     }
     this.#liveBytes += size;

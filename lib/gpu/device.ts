@@ -79,7 +79,7 @@ export class Gpu {
   /** A 16-byte buffer to bind where a kernel declares an optional input that is absent. */
   readonly placeholder: GPUBuffer;
   #lost: DeviceLostError | null = null;
-  #errors: GpuValidationError[] = [];
+  #errors: Error[] = [];
 
   private constructor(adapter: GPUAdapter, device: GPUDevice) {
     this.adapter = adapter;
@@ -193,8 +193,8 @@ export class Gpu {
     }
   }
 
-  /** Records an error found by an error scope (pipeline creation) for the next sync point. */
-  reportError(error: GpuValidationError): void {
+  /** Records an error found by an error scope (pipeline or buffer creation) for the next sync point. */
+  reportError(error: Error): void {
     this.#errors.push(error);
   }
 

@@ -54,3 +54,10 @@ export {
   type InterpolatePosEmbedReference,
   type PosEmbedMode,
 } from "./pos_embed.ts";
+export {
+  crossEntropy,
+  type CrossEntropyReference,
+  type CrossEntropyRows,
+  type CrossEntropyVariant,
+  encodeCrossEntropy,
+} from "./loss.ts";

@@ -31,6 +31,7 @@ import { runStrided, UNARY } from "./strided.ts";
  */
 export const reshape: Op<[x: Tensor, shape: Shape], Tensor, undefined> = defineOp({
   name: "reshape",
+  dtypes: "any",
   forward(ctx, x: Tensor, shape: Shape): Tensor {
     const known = shape.filter((d) => d !== -1);
     const inferred = shape.length - known.length === 1 ? x.size / Math.max(1, numel(known)) : null;

@@ -61,6 +61,13 @@ export class SGD {
     });
   }
 
+  /** Frees the momentum buffers and gradients; do not step afterwards. */
+  dispose(): void {
+    this.zeroGrad();
+    for (const b of this.#buffers) b?.dispose();
+    this.#buffers = this.params.map(() => null);
+  }
+
   /** Frees and clears every parameter's gradient. */
   zeroGrad(): void {
     for (const p of this.params) {

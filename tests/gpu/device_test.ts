@@ -1,8 +1,13 @@
 import assert from "@std/assert";
 import { Gpu } from "../../lib/gpu/device.ts";
 import { getGpu } from "../../lib/gpu/device.ts";
-import { DeviceLostError, GpuUnavailableError, GpuValidationError } from "../../lib/errors.ts";
-import { fromArray } from "../../lib/tensor/create.ts";
+import {
+  DeviceLostError,
+  GpuOutOfMemoryError,
+  GpuUnavailableError,
+  GpuValidationError,
+} from "../../lib/errors.ts";
+import { fromArray, zeros } from "../../lib/tensor/create.ts";
 import { add } from "../../lib/ops/elementwise.ts";
 
 await getGpu();
@@ -79,4 +84,17 @@ Deno.test("a destroyed device turns every later GPU call into DeviceLostError", 
   assert.ok(gpu.isLost);
   await assert.rejects(() => t.toArray(), DeviceLostError);
   assert.throws(() => add(t, t), DeviceLostError);
+});
+
+Deno.test("a tensor larger than the device allows is a GpuOutOfMemoryError suggesting a smaller batch", async () => {
+  const gpu = await getGpu();
+  const elements = Math.floor(gpu.limits.maxBufferSize / 4) + 1024;
+  assert.throws(
+    () => zeros([elements]),
+    (e: Error) =>
+      e instanceof GpuOutOfMemoryError && e.bytes > gpu.limits.maxBufferSize &&
+      /out of memory; try a smaller --batch_size/.test(e.message),
+  );
+  // The failed allocation leaves the device usable.
+  assert.deepEqual([...await add(fromArray([1]), fromArray([2])).toArray()], [3]);
 });

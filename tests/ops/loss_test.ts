@@ -47,7 +47,9 @@ Deno.test("crossEntropy.reference backward matches finite differences", () => {
 Deno.test("crossEntropy.reference is log C for equal logits and NaN for a bad label", () => {
   const shape = [2, 4];
   const data = new Float64Array(8);
-  assert.ok(Math.abs(crossEntropy.reference.forward({ shape, data }, [0, 3]) - Math.log(4)) < 1e-15);
+  assert.ok(
+    Math.abs(crossEntropy.reference.forward({ shape, data }, [0, 3]) - Math.log(4)) < 1e-15,
+  );
   assert.ok(Number.isNaN(crossEntropy.reference.forward({ shape, data }, [0, 4])));
 });
 
@@ -62,7 +64,12 @@ async function checkOp(shape: number[], xData: Float32Array, labelData: Int32Arr
     const host = { shape, data: xData };
     const label = `crossEntropy([${shape}])`;
     // f32 kernels against a float64 reference: the fixture rule (the f32 error is ≤ ~1e-5 here).
-    assertClose([await loss.item()], [crossEntropy.reference.forward(host, labelData)], 1e-4, label);
+    assertClose(
+      [await loss.item()],
+      [crossEntropy.reference.forward(host, labelData)],
+      1e-4,
+      label,
+    );
     assertClose(
       await x.grad!.toArray(),
       crossEntropy.reference.backward(host, labelData, dy),
