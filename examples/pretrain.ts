@@ -10,10 +10,13 @@
 // evaluated on frozen features: k-NN, linear probe and (synthetic shapes) attention-mask IoU.
 import { parseArgs } from "@std/cli/parse-args";
 import {
+  buildDinoModel,
+  checkpointPath,
   type Dataset,
   type DinoConfig,
   encodePng,
   evaluateBackbone,
+  evaluateEmbedders,
   FASHION_MNIST_MEAN,
   FASHION_MNIST_STD,
   getGpu,
@@ -21,11 +24,14 @@ import {
   linePlot,
   loadFashionMnist,
   NonFiniteLossError,
+  pixelEmbedder,
   PRESETS,
   pretrain,
   type Progress,
+  readCheckpoint,
   subset,
   SyntheticShapes,
+  type VisionTransformer,
 } from "../mod.ts";
 
 const FLAGS: Record<string, [string, keyof DinoConfig | null]> = {
@@ -68,6 +74,8 @@ const { values } = parseArgs({
     ...Object.fromEntries(Object.keys(FLAGS).map((k) => [k, { type: "string" as const }])),
     resume: { type: "boolean", default: false },
     no_eval: { type: "boolean", default: false },
+    eval_only: { type: "boolean", default: false },
+    eval_pixels: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
@@ -104,6 +112,14 @@ if (values.help) {
   }
   console.log(`  --${"resume".padEnd(27)} continue from <output_dir>/checkpoint.safetensors`);
   console.log(`  --${"no_eval".padEnd(27)} skip the evaluation after training`);
+  console.log(
+    `  --${
+      "eval_only".padEnd(27)
+    } only evaluate the teacher of <output_dir>'s checkpoint (random init without one)`,
+  );
+  console.log(
+    `  --${"eval_pixels".padEnd(27)} only evaluate raw pixels (the baseline row of RESULTS.md)`,
+  );
   console.log(`  --${"help".padEnd(27)} show this help`);
   Deno.exit(0);
 }
@@ -211,6 +227,58 @@ console.log(
     `crops 2×${config.globalSize} + ${config.localCropsNumber}×${config.localSize} px → ${outputDir}`,
 );
 
+async function evaluate(what: VisionTransformer | "pixels"): Promise<void> {
+  const options = {
+    train,
+    test,
+    numClasses: train.numClasses,
+    mean,
+    std,
+    probeEpochs: Number(flag("probe_epochs") ?? 30),
+    onStatus: (s: string) =>
+      console.log(`evaluating ${what === "pixels" ? "raw pixels" : "the teacher"}: ${s}…`),
+  };
+  const evaluation = what === "pixels"
+    ? { ...await evaluateEmbedders(pixelEmbedder(), pixelEmbedder(), options), attention: null }
+    : await evaluateBackbone(what, options);
+  const knn = evaluation.knn.map((r) =>
+    `${r.k}-NN top-1 ${r.top1.toFixed(2)} % (top-5 ${r.top5.toFixed(2)} %)`
+  );
+  console.log(`k-NN: ${knn.join("; ")}`);
+  if (evaluation.linearTop1 !== null) {
+    console.log(`linear probe: best top-1 ${evaluation.linearTop1.toFixed(2)} %`);
+  }
+  if (evaluation.attention) {
+    const a = evaluation.attention;
+    console.log(
+      `attention-mask IoU: mean of heads ${a.meanHeads.toFixed(3)}, best head ${a.bestHead} ${
+        a.bestHeadIoU.toFixed(3)
+      }`,
+    );
+  }
+  await Deno.mkdir(outputDir, { recursive: true });
+  const name = what === "pixels" ? "eval_pixels.json" : "eval.json";
+  await Deno.writeTextFile(`${outputDir}/${name}`, JSON.stringify(evaluation, null, 2) + "\n");
+}
+
+if (values.eval_pixels) {
+  await evaluate("pixels");
+  Deno.exit(0);
+}
+if (values.eval_only) {
+  const teacher = buildDinoModel(config, { student: false });
+  const ckpt = checkpointPath(outputDir);
+  const found = await Deno.stat(ckpt).then(() => true, () => false);
+  if (found) teacher.loadStateDict((await readCheckpoint(ckpt)).tensors, { prefix: "teacher." });
+  console.log(
+    found
+      ? `evaluating the teacher of ${ckpt}`
+      : "no checkpoint: evaluating the random initialisation",
+  );
+  await evaluate(teacher.backbone);
+  Deno.exit(0);
+}
+
 const controller = new AbortController();
 const onSigint = () => {
   console.log("\nInterrupted: saving a checkpoint before exiting (Ctrl-C again to force)…");
@@ -263,31 +331,5 @@ if (result.interrupted) {
   Deno.exit(0);
 }
 
-if (!values.no_eval) {
-  const evaluation = await evaluateBackbone(result.trainer.teacher.backbone, {
-    train,
-    test,
-    numClasses: train.numClasses,
-    mean,
-    std,
-    probeEpochs: Number(flag("probe_epochs") ?? 30),
-    onStatus: (s) => console.log(`evaluating the teacher: ${s}…`),
-  });
-  const knn = evaluation.knn.map((r) =>
-    `${r.k}-NN top-1 ${r.top1.toFixed(2)} % (top-5 ${r.top5.toFixed(2)} %)`
-  );
-  console.log(`k-NN: ${knn.join("; ")}`);
-  if (evaluation.linearTop1 !== null) {
-    console.log(`linear probe: best top-1 ${evaluation.linearTop1.toFixed(2)} %`);
-  }
-  if (evaluation.attention) {
-    const a = evaluation.attention;
-    console.log(
-      `attention-mask IoU: mean of heads ${a.meanHeads.toFixed(3)}, best head ${a.bestHead} ${
-        a.bestHeadIoU.toFixed(3)
-      }`,
-    );
-  }
-  await Deno.writeTextFile(`${outputDir}/eval.json`, JSON.stringify(evaluation, null, 2) + "\n");
-}
+if (!values.no_eval) await evaluate(result.trainer.teacher.backbone);
 result.trainer.dispose();

@@ -7,7 +7,8 @@
  */
 import type { VisionTransformer } from "../nn/vit.ts";
 import { type AttentionIoU, attentionIoU } from "./attention_maps.ts";
-import { clsEmbedder, extractFeatures, type ImageSource } from "./features.ts";
+import { clsEmbedder, type Embedder, extractFeatures, type ImageSource } from "./features.ts";
+import { reshape } from "../ops/movement.ts";
 import { knnClassify, type KnnResult } from "./knn.ts";
 import { probeEmbedder, trainLinearProbe } from "./linear_probe.ts";
 
@@ -46,6 +47,67 @@ export interface Evaluation {
 }
 
 /**
+ * The raw-pixel "backbone": each normalised image flattened to one vector, the baseline that
+ * learned features are compared with.
+ *
+ * @example
+ * ```ts ignore
+ * import { evaluateEmbedders, pixelEmbedder } from "./evaluate.ts";
+ * const pixels = await evaluateEmbedders(pixelEmbedder(), pixelEmbedder(), options);
+ * ```
+ */
+export function pixelEmbedder(): Embedder {
+  return (images) => reshape(images, [images.shape[0], -1]);
+}
+
+/**
+ * k-NN with `knnEmbed`'s features and (unless `probeEpochs` is 0 or `probeEmbed` null) a linear
+ * probe on `probeEmbed`'s.
+ *
+ * @example
+ * ```ts ignore
+ * import { evaluateEmbedders, pixelEmbedder } from "./evaluate.ts";
+ * const pixels = await evaluateEmbedders(pixelEmbedder(), pixelEmbedder(), {
+ *   train, test, numClasses: 10, mean: [0.286], std: [0.353],
+ * });
+ * ```
+ */
+export async function evaluateEmbedders(
+  knnEmbed: Embedder,
+  probeEmbed: Embedder | null,
+  options: EvaluateOptions,
+): Promise<Omit<Evaluation, "attention">> {
+  const norm = { mean: options.mean, std: options.std, batchSize: 128 };
+  options.onStatus?.("extracting features");
+  const trainKnn = await extractFeatures(options.train, knnEmbed, norm);
+  const testKnn = await extractFeatures(options.test, knnEmbed, norm);
+  options.onStatus?.("k-NN");
+  const knn = await knnClassify({
+    trainFeatures: trainKnn.features,
+    trainLabels: trainKnn.labels,
+    testFeatures: testKnn.features,
+    testLabels: testKnn.labels,
+    numClasses: options.numClasses,
+    ks: options.ks ?? [20],
+  });
+  const epochs = options.probeEpochs ?? 30;
+  if (!probeEmbed || epochs <= 0) return { knn, linearTop1: null };
+  options.onStatus?.("linear probe");
+  const same = probeEmbed === knnEmbed;
+  const train = same ? trainKnn : await extractFeatures(options.train, probeEmbed, norm);
+  const test = same ? testKnn : await extractFeatures(options.test, probeEmbed, norm);
+  const probe = await trainLinearProbe({
+    trainFeatures: train.features,
+    trainLabels: train.labels,
+    testFeatures: test.features,
+    testLabels: test.labels,
+    numClasses: options.numClasses,
+    epochs,
+  });
+  return { knn, linearTop1: probe.bestTop1 };
+}
+
+/**
  * Evaluates `vit` (put in eval mode) on frozen features; see the module doc.
  *
  * @example
@@ -62,42 +124,17 @@ export async function evaluateBackbone(
   options: EvaluateOptions,
 ): Promise<Evaluation> {
   vit.eval();
-  const norm = { mean: options.mean, std: options.std, batchSize: 128 };
-  options.onStatus?.("extracting CLS features");
-  const trainCls = await extractFeatures(options.train, clsEmbedder(vit), norm);
-  const testCls = await extractFeatures(options.test, clsEmbedder(vit), norm);
-  options.onStatus?.("k-NN");
-  const knn = await knnClassify({
-    trainFeatures: trainCls.features,
-    trainLabels: trainCls.labels,
-    testFeatures: testCls.features,
-    testLabels: testCls.labels,
-    numClasses: options.numClasses,
-    ks: options.ks ?? [20],
-  });
-  let linearTop1: number | null = null;
-  const epochs = options.probeEpochs ?? 30;
-  if (epochs > 0) {
-    options.onStatus?.("linear probe");
-    const blocks = Math.min(options.probeLastBlocks ?? 2, vit.config.depth);
-    const embed = probeEmbedder(vit, { nLastBlocks: blocks });
-    const train = blocks === 1 ? trainCls : await extractFeatures(options.train, embed, norm);
-    const test = blocks === 1 ? testCls : await extractFeatures(options.test, embed, norm);
-    const probe = await trainLinearProbe({
-      trainFeatures: train.features,
-      trainLabels: train.labels,
-      testFeatures: test.features,
-      testLabels: test.labels,
-      numClasses: options.numClasses,
-      epochs,
-    });
-    linearTop1 = probe.bestTop1;
-  }
+  const blocks = Math.min(options.probeLastBlocks ?? 2, vit.config.depth);
+  const cls = clsEmbedder(vit);
+  const probe = blocks === 1 ? cls : probeEmbedder(vit, { nLastBlocks: blocks });
+  const { knn, linearTop1 } = await evaluateEmbedders(cls, probe, options);
   let attention: AttentionIoU | null = null;
   if (options.test.length > 0 && options.test.get(0).mask) {
     options.onStatus?.("attention masks");
     attention = await attentionIoU(vit, options.test, {
-      ...norm,
+      mean: options.mean,
+      std: options.std,
+      batchSize: 128,
       keep: options.attentionKeep ?? 0.6,
     });
   }

@@ -5,7 +5,13 @@
  *
  * @module
  */
-export { evaluateBackbone, type EvaluateOptions, type Evaluation } from "./evaluate.ts";
+export {
+  evaluateBackbone,
+  evaluateEmbedders,
+  type EvaluateOptions,
+  type Evaluation,
+  pixelEmbedder,
+} from "./evaluate.ts";
 export {
   clsEmbedder,
   type Embedder,
