@@ -44,7 +44,14 @@ const cases: Case[] = [
       epochs: 1,
       warmupEpochs: 0,
     },
-    augment: { ...dinoDefault, globalSize: 32, localSize: 16, localCropsNumber: 6, interpolation: "bilinear", blur: { ...dinoDefault.blur, kernelSize: 3 } },
+    augment: {
+      ...dinoDefault,
+      globalSize: 32,
+      localSize: 16,
+      localCropsNumber: 6,
+      interpolation: "bilinear",
+      blur: { ...dinoDefault.blur, kernelSize: 3 },
+    },
     imageSide: 32,
     gpuOnly: false,
   },
@@ -70,7 +77,7 @@ for (const c of cases) {
     augment = new MultiCropAugment(c.augment, 0);
     images = rand([c.config.batchSize, 3, c.imageSide, c.imageSide], { seed: 0 });
     views = augment.apply(images);
-    (await trainer.step(views, it++).item()); // warm-up: pipelines, pool, optimizer state
+    await trainer.step(views, it++).item(); // warm-up: pipelines, pool, optimizer state
   };
   Deno.bench({
     name: `augment ${c.name}`,
@@ -107,8 +114,12 @@ for (const c of cases) {
       loss.dispose();
       const peak = gpu.pool.stats().peakBytes;
       console.log(
-        `${c.name}: ${(c.config.batchSize / seconds).toFixed(2)} img/s, ${seconds.toFixed(2)} s/step, ` +
-          `peak GPU ${(peak / 2 ** 20).toFixed(0)} MiB (${((peak - base) / 2 ** 20).toFixed(0)} MiB for the step) ` +
+        `${c.name}: ${(c.config.batchSize / seconds).toFixed(2)} img/s, ${
+          seconds.toFixed(2)
+        } s/step, ` +
+          `peak GPU ${(peak / 2 ** 20).toFixed(0)} MiB (${
+            ((peak - base) / 2 ** 20).toFixed(0)
+          } MiB for the step) ` +
           `on ${gpu.describe().description}`,
       );
     },
