@@ -70,6 +70,13 @@ export class Params {
     return this;
   }
 
+  /** Appends a `array<vec4<f32>, n>` holding `values` padded with zeros to `4n` entries. */
+  f32Array(values: readonly number[], n: number): this {
+    this.#at = Math.ceil(this.#at / 16) * 16;
+    for (let i = 0; i < 4 * n; i++) this.f32(values[i] ?? 0);
+    return this;
+  }
+
   /** The struct bytes, padded to 16 bytes as WGSL requires of uniform structs. */
   bytes(): ArrayBuffer {
     return this.#view.buffer.slice(0, Math.max(16, Math.ceil(this.#at / 16) * 16));

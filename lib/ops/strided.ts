@@ -57,7 +57,7 @@ function header(n: number, rank: number, alpha: number, beta: number): Params {
 /** The full Params struct (uniform bindings must cover it) for a contiguous dispatch. */
 function contiguousParams(n: number, alpha: number, beta: number): Params {
   return header(n, 0, alpha, beta).u32(0, 0, 0, 0).u32Array([], 2).u32Array([], 2).u32Array([], 2)
-    .u32Array([], 2);
+    .u32Array([], 2).f32Array([], 2);
 }
 
 function dispatch1d(
@@ -67,10 +67,11 @@ function dispatch1d(
   bindings: (GPUBufferBinding | undefined)[],
   params: Params,
   n: number,
+  constants: Record<string, number> = {},
 ): void {
   const gpu = out.gpu;
   gpu.stream.dispatch({
-    kernel: gpu.kernels.get(SHADERS.ops.elementwise, entry, { OP: op }),
+    kernel: gpu.kernels.get(SHADERS.ops.elementwise, entry, { OP: op, ...constants }),
     bindings,
     params: params.bytes(),
     workgroups: grid(n, WORKGROUP_SIZE, gpu.limits.maxComputeWorkgroupsPerDimension),
@@ -187,7 +188,10 @@ export function runStrided(
     .u32Array(shape, 2)
     .u32Array(a.strides, 2)
     .u32Array(b?.strides ?? [], 2)
-    .u32Array(out.strides, 2);
+    .u32Array(out.strides, 2)
+    .f32Array(shape.map((d) => 1 / d), 2);
   const bindings = [a.tensor.binding, b?.tensor.binding, out.tensor.binding];
-  dispatch1d(out.tensor, b ? "binary_strided" : "unary_strided", op, bindings, params, n);
+  // Below 2^23 every index is exact in f32, so the reciprocal division is exact after correction.
+  const constants = { RANK: shape.length, FAST_DIV: Number(n <= 2 ** 23) };
+  dispatch1d(out.tensor, b ? "binary_strided" : "unary_strided", op, bindings, params, n, constants);
 }

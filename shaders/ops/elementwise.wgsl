@@ -14,6 +14,11 @@
 // Bindings (group 0): 0 a (read), 1 b (read), 2 out (read_write), 3 params (uniform).
 override OP: u32 = 0;
 override WORKGROUP_SIZE: u32 = 256;
+// Strided entry points: RANK (≤ 8) fixes the loop count so it unrolls. On CPU adapters integer
+// division is scalarised lane by lane; FAST_DIV (set when every index < 2^23) divides by
+// multiplying with a float reciprocal instead, exact after a ±1 correction.
+override RANK: u32 = 8;
+override FAST_DIV: bool = false;
 
 struct Params {
   n: u32,
@@ -28,6 +33,7 @@ struct Params {
   a_strides: array<vec4u, 2>,
   b_strides: array<vec4u, 2>,
   out_strides: array<vec4u, 2>,
+  inv_shape: array<vec4f, 2>,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -94,15 +100,30 @@ struct Offsets {
   out: u32,
 }
 
+/** (rest / size, rest % size); `inv` is f32(1 / size). */
+fn div_mod(rest: u32, size: u32, inv: f32) -> vec2u {
+  if (FAST_DIV) {
+    var q = u32(f32(rest) * inv);
+    if (q * size > rest) {
+      q -= 1u;
+    }
+    if ((q + 1u) * size <= rest) {
+      q += 1u;
+    }
+    return vec2u(q, rest - q * size);
+  }
+  return vec2u(rest / size, rest % size);
+}
+
 fn strided_offsets(i: u32) -> Offsets {
   var rest = i;
   var o = Offsets(params.a_offset, params.b_offset, params.out_offset);
-  for (var d = i32(params.rank) - 1; d >= 0; d--) {
+  for (var d = i32(RANK) - 1; d >= 0; d--) {
     let q = u32(d) / 4u;
     let r = u32(d) % 4u;
-    let size = params.shape[q][r];
-    let coord = rest % size;
-    rest = rest / size;
+    let qr = div_mod(rest, params.shape[q][r], params.inv_shape[q][r]);
+    let coord = qr.y;
+    rest = qr.x;
     o.a += coord * params.a_strides[q][r];
     o.b += coord * params.b_strides[q][r];
     o.out += coord * params.out_strides[q][r];
