@@ -2,10 +2,17 @@
  * Matrix products: `matmul` (nn, tn, nt; batched, a rank-2 operand broadcasts over the batch) and
  * `linear` (x·Wᵀ + b with the bias fused into the epilogue). The WGSL is `shaders/ops/matmul.wgsl`.
  *
+ * Every product runs one of several kernel variants ({@link MATMUL_VARIANTS}). Which one: the
+ * `variant` option of {@link encodeMatmul}, else the `DINOGPU_MATMUL_VARIANT` environment variable
+ * (read when `--allow-env` grants it), else {@link forceMatmulVariant}, else the winner that
+ * `await tuneMatmul(gpu)` (`matmul_tune.ts`) measured for the problem's size bucket, else a
+ * per-adapter default (`block` on CPU adapters such as lavapipe, shared-memory tiles on GPUs).
+ *
  * @module
  */
 import { defineOp, type Op } from "../autograd/define_op.ts";
 import { ShapeError } from "../errors.ts";
+import type { Gpu } from "../gpu/device.ts";
 import { Params } from "../gpu/dispatch.ts";
 import { SHADERS } from "../gpu/shaders.gen.ts";
 import type { HostTensor } from "../tensor/host.ts";
@@ -22,11 +29,235 @@ export interface MatmulOptions {
   alpha?: number;
 }
 
-/** Kernel variants of matmul.wgsl, in order of complexity. */
-export type MatmulVariant = "forward_naive" | "forward";
+/**
+ * Kernel variants of matmul.wgsl, in order of complexity:
+ * - `naive`: one thread per output (the benchmark baseline);
+ * - `block`: a 12×16 register block per thread straight from global memory (fastest on lavapipe);
+ * - `tiled64`, `tiled128`: 64×64×16 / 128×128×8 tiles staged in workgroup memory, 8×8 outputs
+ *   per thread (for real GPUs).
+ */
+export const MATMUL_VARIANTS = ["naive", "block", "tiled64", "tiled128"] as const;
 
-const TILE = 16;
-const BLOCK = 4;
+/** One of {@link MATMUL_VARIANTS}. */
+export type MatmulVariant = (typeof MATMUL_VARIANTS)[number];
+
+/** The size and layout of one product, the unit that variants are chosen for. */
+export interface MatmulProblem {
+  /** Rows of op(A) and C. */
+  m: number;
+  /** Columns of op(B) and C. */
+  n: number;
+  /** The inner dimension. */
+  k: number;
+  /** Independent products (1 when neither operand is batched). */
+  batch: number;
+  /** A is stored [K, M]. */
+  transposeA: boolean;
+  /** B is stored [N, K]. */
+  transposeB: boolean;
+}
+
+interface VariantSpec {
+  entry: string;
+  constants: Record<string, number>;
+  /** Output rows and columns per workgroup. */
+  tile: [number, number];
+}
+
+const SPECS: Record<MatmulVariant, VariantSpec> = {
+  naive: { entry: "forward_naive", constants: {}, tile: [16, 16] },
+  block: { entry: "forward_block", constants: {}, tile: [96, 128] },
+  tiled64: {
+    entry: "forward_tiled",
+    constants: { TILE_M: 64, TILE_N: 64, TILE_K: 16 },
+    tile: [64, 64],
+  },
+  tiled128: {
+    entry: "forward_tiled",
+    constants: { TILE_M: 128, TILE_N: 128, TILE_K: 8 },
+    tile: [128, 128],
+  },
+};
+
+/**
+ * The spec of `variant` for N columns. The register block is 16 columns wide per thread; its
+ * workgroup is 8, 6 or 4 threads wide (tiles of 128, 96 or 64 columns), whichever wastes the
+ * fewest columns, the widest on ties: ViT widths (192·k) fit 96 exactly where 128 would compute
+ * 256 columns for 192.
+ */
+function launchSpec(variant: MatmulVariant, n: number): VariantSpec {
+  const spec = SPECS[variant];
+  if (variant !== "block") return spec;
+  let best = 8;
+  for (const x of [6, 4]) {
+    if (Math.ceil(n / (16 * x)) * 16 * x < Math.ceil(n / (16 * best)) * 16 * best) best = x;
+  }
+  return { ...spec, constants: { BLOCK_X: best }, tile: [spec.tile[0], 16 * best] };
+}
+
+const ENV_VARIANT = "DINOGPU_MATMUL_VARIANT";
+
+interface Choices {
+  forced?: MatmulVariant;
+  tuned: Map<string, MatmulVariant>;
+  /** Buckets met since the last tuning, with the first problem seen in each. */
+  untuned: Map<string, MatmulProblem>;
+}
+
+const choicesByGpu = new WeakMap<Gpu, Choices>();
+
+function choicesOf(gpu: Gpu): Choices {
+  let c = choicesByGpu.get(gpu);
+  if (!c) choicesByGpu.set(gpu, c = { tuned: new Map(), untuned: new Map() });
+  return c;
+}
+
+function checkVariant(name: string, source: string): MatmulVariant {
+  if (!(MATMUL_VARIANTS as readonly string[]).includes(name)) {
+    throw new RangeError(
+      `Cannot use matmul variant "${name}" from ${source}: expected one of ${
+        MATMUL_VARIANTS.join(", ")
+      }`,
+    );
+  }
+  return name as MatmulVariant;
+}
+
+let envVariant: MatmulVariant | null | undefined;
+
+/** The variant named by DINOGPU_MATMUL_VARIANT, read once and only when env access is granted. */
+function variantFromEnv(): MatmulVariant | null {
+  if (envVariant !== undefined) return envVariant;
+  envVariant = null;
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  try {
+    const state = deno?.permissions.querySync?.({ name: "env", variable: ENV_VARIANT }).state;
+    const value = state === "granted" ? deno?.env.get(ENV_VARIANT) : undefined;
+    if (value) envVariant = checkVariant(value, `$${ENV_VARIANT}`);
+  } catch (error) {
+    if (error instanceof RangeError) throw error;
+  }
+  return envVariant;
+}
+
+function log2Bucket(x: number): number {
+  return Math.ceil(Math.log2(Math.max(1, x)));
+}
+
+/** True when every operand's contiguous dim is a multiple of 4 (the vec4 load paths). */
+function isAligned(p: MatmulProblem): boolean {
+  const flags = alignment(p);
+  return flags.VEC_A === 1 && flags.VEC_B === 1 && flags.VEC_C === 1;
+}
+
+/**
+ * The tuning bucket of a problem: transposition, ⌈log₂⌉ of m, n, k and batch, and whether every
+ * operand takes vec4 loads. Problems in one bucket share a variant.
+ *
+ * @example
+ * ```ts
+ * import { matmulBucket } from "./matmul.ts";
+ * const p = { m: 6304, n: 576, k: 192, batch: 1, transposeA: false, transposeB: true };
+ * console.log(matmulBucket(p)); // "nt m13 n10 k8 b0 vec4"
+ * ```
+ */
+export function matmulBucket(p: MatmulProblem): string {
+  const mode = `${p.transposeA ? "t" : "n"}${p.transposeB ? "t" : "n"}`;
+  return `${mode} m${log2Bucket(p.m)} n${log2Bucket(p.n)} k${log2Bucket(p.k)} ` +
+    `b${log2Bucket(p.batch)} ${isAligned(p) ? "vec4" : "scalar"}`;
+}
+
+/** True for CPU adapters (lavapipe/llvmpipe, SwiftShader, WARP). */
+function isCpuAdapter(gpu: Gpu): boolean {
+  const info = gpu.adapter.info;
+  return (info.isFallbackAdapter ?? false) ||
+    /llvmpipe|lavapipe|swiftshader|softpipe|warp|microsoft basic/i.test(info.description ?? "");
+}
+
+/**
+ * The variant used when nothing was forced or tuned: the register block on CPU adapters; on GPUs
+ * 128×128 tiles when there are enough of them to fill the device (≥ 256), 64×64 tiles for
+ * mid-size products, and the register block for small ones.
+ *
+ * @example
+ * ```ts ignore
+ * import { defaultMatmulVariant } from "./matmul.ts";
+ * defaultMatmulVariant(gpu, { m: 4096, n: 4096, k: 4096, batch: 1, transposeA: false, transposeB: false });
+ * ```
+ */
+export function defaultMatmulVariant(gpu: Gpu, p: MatmulProblem): MatmulVariant {
+  if (isCpuAdapter(gpu)) return "block";
+  const tiles = (size: number) => Math.ceil(p.m / size) * Math.ceil(p.n / size) * p.batch;
+  if (tiles(128) >= 256) return "tiled128";
+  if (tiles(64) >= 64) return "tiled64";
+  return "block";
+}
+
+/**
+ * The variant that {@link encodeMatmul} runs for `problem` on `gpu` without a `variant` option:
+ * `$DINOGPU_MATMUL_VARIANT`, else the one forced by {@link forceMatmulVariant}, else the tuned
+ * winner of the problem's bucket, else the adapter default.
+ *
+ * @example
+ * ```ts ignore
+ * import { matmulVariantFor } from "./matmul.ts";
+ * const v = matmulVariantFor(gpu, { m: 6304, n: 576, k: 192, batch: 1, transposeA: false, transposeB: true });
+ * ```
+ */
+export function matmulVariantFor(gpu: Gpu, problem: MatmulProblem): MatmulVariant {
+  const env = variantFromEnv();
+  if (env) return env;
+  const choices = choicesOf(gpu);
+  if (choices.forced) return choices.forced;
+  const key = matmulBucket(problem);
+  const tuned = choices.tuned.get(key);
+  if (tuned) return tuned;
+  if (!choices.untuned.has(key)) choices.untuned.set(key, { ...problem });
+  return defaultMatmulVariant(gpu, problem);
+}
+
+/**
+ * Runs every product on `gpu` with `variant` (tests and benchmarks); `undefined` restores the
+ * normal choice. `$DINOGPU_MATMUL_VARIANT` still wins.
+ *
+ * @example
+ * ```ts ignore
+ * import { forceMatmulVariant } from "./matmul.ts";
+ * forceMatmulVariant(gpu, "tiled64");
+ * ```
+ */
+export function forceMatmulVariant(gpu: Gpu, variant: MatmulVariant | undefined): void {
+  choicesOf(gpu).forced = variant === undefined ? undefined : checkVariant(variant, "the caller");
+}
+
+/**
+ * Records the tuned winner of a bucket (called by `tuneMatmul`).
+ *
+ * @example
+ * ```ts ignore
+ * import { recordMatmulTuning } from "./matmul.ts";
+ * recordMatmulTuning(gpu, "nt m13 n10 k8 b0 vec4", "block");
+ * ```
+ */
+export function recordMatmulTuning(gpu: Gpu, bucket: string, variant: MatmulVariant): void {
+  const choices = choicesOf(gpu);
+  choices.tuned.set(bucket, checkVariant(variant, "tuning"));
+  choices.untuned.delete(bucket);
+}
+
+/**
+ * Buckets that products have met on `gpu` without a tuned winner, each with the first problem
+ * seen in it (what `tuneMatmul` times by default).
+ *
+ * @example
+ * ```ts ignore
+ * import { untunedMatmulProblems } from "./matmul.ts";
+ * console.log(untunedMatmulProblems(gpu).size);
+ * ```
+ */
+export function untunedMatmulProblems(gpu: Gpu): ReadonlyMap<string, MatmulProblem> {
+  return choicesOf(gpu).untuned;
+}
 
 interface MatmulDims {
   batch: number;
@@ -61,42 +292,94 @@ function matmulDims(
   return { batch: Math.max(batchA, batchB), m, n, k, batched: a.rank === 3 || b.rank === 3 };
 }
 
+/** VEC_* overrides: which operands' contiguous dims allow vec4 loads and stores. */
+function alignment(p: MatmulProblem): Record<"VEC_A" | "VEC_B" | "VEC_C", number> {
+  return {
+    VEC_A: Number((p.transposeA ? p.m : p.k) % 4 === 0),
+    VEC_B: Number((p.transposeB ? p.k : p.n) % 4 === 0),
+    VEC_C: Number(p.n % 4 === 0),
+  };
+}
+
 /**
- * Encodes C = alpha · op(A) · op(B) (+ bias) into `out` ([batch, M, N] or [M, N]). No autograd,
- * no shape checks: the ops below check first. Exported for benchmarks.
+ * The whole buffer range of `t` rounded up to 16 bytes: the kernels also view a, b and c as
+ * `array<vec4f>`, whose last partial vec4 must be inside the binding. Pool buffers are at least
+ * 256 bytes and multiples of 64, so the rounded range always exists.
+ */
+function vec4Binding(t: Tensor): GPUBufferBinding {
+  const buffer = t.storage.buffer;
+  const size = Math.min(buffer.size, Math.max(16, Math.ceil(t.byteLength / 16) * 16));
+  return { buffer, offset: 0, size };
+}
+
+/**
+ * Encodes C = alpha · op(A) · op(B) (+ bias) into `out` ([batch, M, N] or [M, N]). No autograd:
+ * the ops below call it after their checks. Exported for other ops' kernels and benchmarks;
+ * `variant` forces a kernel (see the module doc for the normal choice).
  *
+ * @throws {ShapeError} when inner or batch dimensions differ.
+ * @throws {RangeError} when the grid would exceed the device's workgroup-count limit.
  * @example
  * ```ts ignore
  * import { encodeMatmul } from "./matmul.ts";
- * encodeMatmul(a, b, out, { variant: "forward_naive" });
+ * encodeMatmul(a, b, out, { transposeB: true, variant: "naive" });
  * ```
  */
 export function encodeMatmul(
   a: Tensor,
   b: Tensor,
   out: Tensor,
-  options: MatmulOptions & { bias?: Tensor; variant?: MatmulVariant } = {},
+  options: MatmulOptions & {
+    bias?: Tensor;
+    /** A variant, or the earlier names `forward_naive` (= `naive`) and `forward` (= choose). */
+    variant?: MatmulVariant | "forward_naive" | "forward";
+  } = {},
 ): void {
-  const transA = options.transposeA ?? false;
-  const transB = options.transposeB ?? false;
-  const { batch, m, n, k } = matmulDims(a, b, transA, transB, "matmul");
+  const transposeA = options.transposeA ?? false;
+  const transposeB = options.transposeB ?? false;
+  const { batch, m, n, k } = matmulDims(a, b, transposeA, transposeB, "matmul");
   if (batch * m * n === 0) return;
-  const variant = options.variant ?? "forward";
   const gpu = out.gpu;
-  const kernel = gpu.kernels.get(SHADERS.ops.matmul, variant, {
-    TRANS_A: Number(transA),
-    TRANS_B: Number(transB),
+  const problem: MatmulProblem = { m, n, k, batch, transposeA, transposeB };
+  const requested = options.variant === "forward_naive"
+    ? "naive"
+    : options.variant === "forward"
+    ? undefined
+    : options.variant;
+  const variant = requested ?? matmulVariantFor(gpu, problem);
+  const spec = launchSpec(checkVariant(variant, "the variant option"), n);
+  const kernel = gpu.kernels.get(SHADERS.ops.matmul, spec.entry, {
+    TRANS_A: Number(transposeA),
+    TRANS_B: Number(transposeB),
     HAS_BIAS: Number(options.bias !== undefined),
+    ...(variant === "naive" ? {} : alignment(problem)),
+    ...spec.constants,
   });
-  const perGroup = variant === "forward" ? TILE * BLOCK : TILE;
+  const workgroups: [number, number, number] = [
+    Math.ceil(n / spec.tile[1]),
+    Math.ceil(m / spec.tile[0]),
+    batch,
+  ];
+  const limit = gpu.limits.maxComputeWorkgroupsPerDimension;
+  if (workgroups.some((w) => w > limit)) {
+    throw new RangeError(
+      `Cannot matmul ${batch}×(${m}×${k}×${n}) with variant ${variant}: it needs ` +
+        `[${workgroups.join(", ")}] workgroups and the device allows ${limit} per dimension`,
+    );
+  }
   gpu.stream.dispatch({
     kernel,
-    bindings: [a.binding, b.binding, options.bias?.binding ?? gpu.placeholder, out.binding],
+    bindings: [
+      vec4Binding(a),
+      vec4Binding(b),
+      options.bias?.binding ?? gpu.placeholder,
+      vec4Binding(out),
+    ],
     params: new Params()
       .u32(m, n, k, batch, a.rank === 3 ? m * k : 0, b.rank === 3 ? k * n : 0, m * n)
       .f32(options.alpha ?? 1)
       .bytes(),
-    workgroups: [Math.ceil(n / perGroup), Math.ceil(m / perGroup), batch],
+    workgroups,
   });
 }
 
@@ -115,12 +398,7 @@ function product(a: Tensor, b: Tensor, transA: boolean, transB: boolean, alpha =
   return out;
 }
 
-function matmulReference(
-  a: HostTensor,
-  b: HostTensor,
-  transA: boolean,
-  transB: boolean,
-): Float64Array {
+function referenceDims(a: HostTensor, b: HostTensor, transA: boolean, transB: boolean) {
   const [ar, ac] = a.shape.slice(-2);
   const [br, bc] = b.shape.slice(-2);
   const [m, k] = transA ? [ac, ar] : [ar, ac];
@@ -129,10 +407,20 @@ function matmulReference(
     a.shape.length === 3 ? a.shape[0] : 1,
     b.shape.length === 3 ? b.shape[0] : 1,
   );
+  return { m, n, k, batch, aBatched: a.shape.length === 3, bBatched: b.shape.length === 3 };
+}
+
+function matmulReference(
+  a: HostTensor,
+  b: HostTensor,
+  transA: boolean,
+  transB: boolean,
+): Float64Array {
+  const { m, n, k, batch, aBatched, bBatched } = referenceDims(a, b, transA, transB);
   const out = new Float64Array(batch * m * n);
   for (let t = 0; t < batch; t++) {
-    const ao = a.shape.length === 3 ? t * m * k : 0;
-    const bo = b.shape.length === 3 ? t * k * n : 0;
+    const ao = aBatched ? t * m * k : 0;
+    const bo = bBatched ? t * k * n : 0;
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < n; j++) {
         let acc = 0;
@@ -145,6 +433,49 @@ function matmulReference(
     }
   }
   return out;
+}
+
+/** Gradients of op(A)·op(B) in float64, in the stored layouts (broadcast operands summed). */
+function matmulGradReference(
+  a: HostTensor,
+  b: HostTensor,
+  dc: HostTensor,
+  transA: boolean,
+  transB: boolean,
+): { da: Float64Array; db: Float64Array } {
+  const { m, n, k, batch, aBatched, bBatched } = referenceDims(a, b, transA, transB);
+  const da = new Float64Array(a.data.length);
+  const db = new Float64Array(b.data.length);
+  for (let t = 0; t < batch; t++) {
+    const ao = aBatched ? t * m * k : 0;
+    const bo = bBatched ? t * k * n : 0;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        const g = dc.data[t * m * n + i * n + j];
+        for (let p = 0; p < k; p++) {
+          const ai = ao + (transA ? p * m + i : i * k + p);
+          const bi = bo + (transB ? j * k + p : p * n + j);
+          da[ai] += g * b.data[bi];
+          db[bi] += g * a.data[ai];
+        }
+      }
+    }
+  }
+  return { da, db };
+}
+
+/** CPU reference of {@link matmul} (float64). */
+export interface MatmulReference {
+  /** op(A)·op(B), flat [batch, M, N]. */
+  forward(a: HostTensor, b: HostTensor, transA: boolean, transB: boolean): Float64Array;
+  /** d/dA and d/dB of Σ dC ⊙ (op(A)·op(B)), in A's and B's stored layouts. */
+  backward(
+    a: HostTensor,
+    b: HostTensor,
+    dc: HostTensor,
+    transA: boolean,
+    transB: boolean,
+  ): { da: Float64Array; db: Float64Array };
 }
 
 /**
@@ -162,7 +493,7 @@ function matmulReference(
 export const matmul: Op<
   [a: Tensor, b: Tensor, options?: MatmulOptions],
   Tensor<"f32">,
-  { forward: typeof matmulReference }
+  MatmulReference
 > = defineOp({
   name: "matmul",
   forward(ctx, a: Tensor, b: Tensor, options?: MatmulOptions): Tensor<"f32"> {
@@ -181,16 +512,23 @@ export const matmul: Op<
       alpha: number;
     };
     // C = op(A)·op(B): d op(A) = dC·op(B)ᵀ, d op(B) = op(A)ᵀ·dC, transposed back when stored so.
-    const da = transA ? product(b, g, transB, true, alpha) : product(g, b, false, !transB, alpha);
-    const db = transB ? product(g, a, true, transA, alpha) : product(a, g, !transA, false, alpha);
-    return [
-      a.requiresGrad ? unbatch(da, a) : (da.dispose(), null),
-      b.requiresGrad ? unbatch(db, b) : (db.dispose(), null),
-    ];
+    const da = a.requiresGrad
+      ? unbatch(
+        transA ? product(b, g, transB, true, alpha) : product(g, b, false, !transB, alpha),
+        a,
+      )
+      : null;
+    const db = b.requiresGrad
+      ? unbatch(
+        transB ? product(g, a, true, transA, alpha) : product(a, g, !transA, false, alpha),
+        b,
+      )
+      : null;
+    return [da, db];
   },
   reference: {
-    /** op(A)·op(B) in float64. */
     forward: matmulReference,
+    backward: matmulGradReference,
   },
 });
 

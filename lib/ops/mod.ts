@@ -1,6 +1,6 @@
 /**
  * Differentiable ops, one file per family: `elementwise.ts`, `reduce.ts`, `movement.ts`,
- * `matmul.ts`, `normalization.ts` (layerNorm, l2normalize), `softmax.ts`, `activation.ts` (gelu),
+ * `matmul.ts` (variants chosen per adapter, `matmul_tune.ts` times them), `normalization.ts` (layerNorm, l2normalize), `softmax.ts`, `activation.ts` (gelu),
  * `attention.ts`, `weight_norm.ts`, `patchify.ts`, `pos_embed.ts`. Each op's WGSL is
  * `shaders/ops/<op>.wgsl`, forward and backward in one file.
  *
@@ -20,7 +20,21 @@ export {
 } from "./elementwise.ts";
 export { mean, sum, sumOfSquares, sumTo } from "./reduce.ts";
 export { chunk, concat, expand, permute, reshape, slice, transpose } from "./movement.ts";
-export { linear, matmul, type MatmulOptions } from "./matmul.ts";
+export {
+  defaultMatmulVariant,
+  encodeMatmul,
+  forceMatmulVariant,
+  linear,
+  matmul,
+  MATMUL_VARIANTS,
+  matmulBucket,
+  type MatmulOptions,
+  type MatmulProblem,
+  type MatmulReference,
+  type MatmulVariant,
+  matmulVariantFor,
+} from "./matmul.ts";
+export { type MatmulTuning, tuneMatmul, type TuneMatmulOptions } from "./matmul_tune.ts";
 export {
   attention,
   type AttentionOptions,

@@ -3,20 +3,47 @@
 //             A' = TRANS_A ? Aᵀ (A stored [K, M]) : A ([M, K]);  B' = TRANS_B ? Bᵀ ([N, K]) : B ([K, N])
 //   backward (lib/ops/matmul.ts, same kernels): nn: dA = dC·Bᵀ (nt), dB = Aᵀ·dC (tn);
 //             tn: dA = B·dCᵀ (nt), dB = A·dC (nn); nt: dA = dC·B (nn), dB = dCᵀ·A (tn).
-// Entry points, in order of complexity:
-//   forward_naive  one thread per output (the baseline in bench/matmul_bench.ts)
-//   forward        each thread a TM×TN register block, no workgroup memory (fastest on lavapipe)
-// A batch stride of 0 broadcasts that operand over the batch. Out-of-range loads are clamped to a
-// valid index and only the stores are guarded, so the inner loop has no branches.
-// Napkin math: 2·M·N·K FLOPs; a TM×TN block reads TM + TN values per TM·TN FMAs.
+// Entry points, in order of complexity (lib/ops/matmul.ts picks one per call; `tuneMatmul` in
+// lib/ops/matmul_tune.ts times them):
+//   forward_naive  one thread per output, scalar loads: the baseline in bench/matmul_bench.ts.
+//   forward_block  each thread a BLOCK_SM·4 × BLOCK_SN·4 (12×16) register block read straight from
+//                  global memory as 4×4 sub-blocks (mat4x4f, vec4 loads), no workgroup memory;
+//                  BLOCK_X × BLOCK_Y threads (8×8, or 6/4 wide so that tiles of 96/64 columns
+//                  fit N). Fastest on lavapipe, where every load is a loop over the SIMD lanes
+//                  (~2 ns per lane and float) and workgroup memory costs as much plus barriers:
+//                  what counts is loads per FMA, here 1/12 + 1/16.
+//   forward_tiled  a TILE_M × TILE_N output tile per workgroup; TILE_K-deep slices of A and B are
+//                  staged in workgroup memory (k-major, so every thread reads vec4s), the next
+//                  slice is prefetched into registers while the current one is multiplied, and
+//                  each thread accumulates an 8×8 block (two 4-row × two 4-column groups, 64 FMAs
+//                  per 4 vec4 shared loads). For real GPUs: 64×64×16 (64 threads) and 128×128×8
+//                  (256 threads) are the two configurations lib/ops/matmul.ts uses.
+// Alignment: VEC_A / VEC_B say the operand's contiguous dim (K or M for A, N or K for B) is a
+// multiple of 4, VEC_C that N is: loads and stores then move whole vec4s; otherwise the same index
+// math goes through 4 scalar accesses. Out-of-range rows and columns are clamped to a valid index
+// (their results are never stored) and k ≥ K reads as 0, so inner loops have no branches.
+// A batch stride of 0 broadcasts that operand over the batch (workgroup_id.z is the batch).
+// Napkin math: 2·M·N·K FLOPs; a TM×TN register block loads TM + TN values per TM·TN FMAs.
 // Bindings (group 0): 0 a (read), 1 b (read), 2 bias (read), 3 c (read_write), 4 params (uniform).
+// a, b and c are declared twice, as f32 (forward_naive) and vec4f (the others): WGSL allows it
+// because no entry point uses both.
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override HAS_BIAS: bool = false;
-override TILE_X: u32 = 16;
-override TILE_Y: u32 = 16;
-const TM: u32 = 4u;
-const TN: u32 = 4u;
+override VEC_A: bool = false;
+override VEC_B: bool = false;
+override VEC_C: bool = false;
+override NAIVE_X: u32 = 16u;
+override NAIVE_Y: u32 = 16u;
+override BLOCK_X: u32 = 8u;
+override BLOCK_Y: u32 = 8u;
+const BLOCK_SM: u32 = 3u;
+const BLOCK_SN: u32 = 4u;
+override TILE_M: u32 = 64u;
+override TILE_N: u32 = 64u;
+override TILE_K: u32 = 16u;
+override TILED_X: u32 = TILE_N / 8u;
+override TILED_Y: u32 = TILE_M / 8u;
 
 struct Params {
   m: u32,
@@ -34,6 +61,11 @@ struct Params {
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
+@group(0) @binding(0) var<storage, read> a4: array<vec4f>;
+@group(0) @binding(1) var<storage, read> b4: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> c4: array<vec4f>;
+
+// ---- forward_naive ----------------------------------------------------------------------------
 
 fn a_index(base: u32, m: u32, k: u32) -> u32 {
   if (TRANS_A) {
@@ -56,7 +88,7 @@ fn epilogue(value: f32, n: u32) -> f32 {
   return params.alpha * value;
 }
 
-@compute @workgroup_size(TILE_X, TILE_Y)
+@compute @workgroup_size(NAIVE_X, NAIVE_Y)
 fn forward_naive(@builtin(global_invocation_id) gid: vec3u) {
   let n = gid.x;
   let m = gid.y;
@@ -73,47 +105,337 @@ fn forward_naive(@builtin(global_invocation_id) gid: vec3u) {
   c[batch * params.c_batch_stride + m * params.n + n] = epilogue(acc, n);
 }
 
-@compute @workgroup_size(TILE_X, TILE_Y)
-fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let batch = wid.z;
-  let a_base = batch * params.a_batch_stride;
-  let b_base = batch * params.b_batch_stride;
-  // Thread (lid.x, lid.y) owns rows m0 + TILE_Y·i and columns n0 + TILE_X·j: neighbouring
-  // threads touch neighbouring columns, which coalesces loads and stores on real GPUs.
-  let m0 = wid.y * TILE_Y * TM + lid.y;
-  let n0 = wid.x * TILE_X * TN + lid.x;
-  var rows: array<u32, TM>;
-  var cols: array<u32, TN>;
-  for (var i = 0u; i < TM; i++) {
-    rows[i] = min(m0 + TILE_Y * i, params.m - 1u);
-  }
-  for (var j = 0u; j < TN; j++) {
-    cols[j] = min(n0 + TILE_X * j, params.n - 1u);
-  }
-  var acc: array<array<f32, TN>, TM>;
-  for (var k = 0u; k < params.k; k++) {
-    var av: array<f32, TM>;
-    var bv: array<f32, TN>;
-    for (var i = 0u; i < TM; i++) {
-      av[i] = a[a_index(a_base, rows[i], k)];
+// ---- shared by forward_block and forward_tiled --------------------------------------------------
+
+// Scalar element i of a, b (through their vec4 views).
+fn a_at(i: u32) -> f32 {
+  return a4[i >> 2u][i & 3u];
+}
+
+fn b_at(i: u32) -> f32 {
+  return b4[i >> 2u][i & 3u];
+}
+
+// 4 values of A' starting at (m, k) along k (4 rows m..m+3 at k when TRANS_A: along m), read from
+// the stored layout's contiguous run: A'[m, k..k+3] (A stored [M, K]) or A'[m..m+3, k] (A stored
+// [K, M]). `m` is already clamped; lanes with k + p ≥ K read 0.
+fn a_run(base: u32, m: u32, k: u32) -> vec4f {
+  if (TRANS_A) {
+    if (k >= params.k) {
+      return vec4f();
     }
-    for (var j = 0u; j < TN; j++) {
-      bv[j] = b[b_index(b_base, k, cols[j])];
+    let i = base + k * params.m + m;
+    if (VEC_A) {
+      return a4[i >> 2u];
     }
-    for (var i = 0u; i < TM; i++) {
-      for (var j = 0u; j < TN; j++) {
-        acc[i][j] = fma(av[i], bv[j], acc[i][j]);
+    let last = base + k * params.m + params.m - 1u;
+    return vec4f(a_at(i), a_at(min(i + 1u, last)), a_at(min(i + 2u, last)),
+      a_at(min(i + 3u, last)));
+  }
+  let i = base + m * params.k + k;
+  if (VEC_A) {
+    return select(vec4f(), a4[i >> 2u], k < params.k);
+  }
+  let kk = vec4u(k) + vec4u(0u, 1u, 2u, 3u);
+  let ok = kk < vec4u(params.k);
+  let last = base + m * params.k + params.k - 1u;
+  let v = vec4f(a_at(i), a_at(min(i + 1u, last)), a_at(min(i + 2u, last)), a_at(min(i + 3u, last)));
+  return select(vec4f(), v, ok);
+}
+
+// 4 values of B' starting at (k, n): B'[k, n..n+3] (B stored [K, N]) or B'[k..k+3, n] (B stored
+// [N, K]); the mirror of a_run.
+fn b_run(base: u32, k: u32, n: u32) -> vec4f {
+  if (!TRANS_B) {
+    if (k >= params.k) {
+      return vec4f();
+    }
+    let i = base + k * params.n + n;
+    if (VEC_B) {
+      return b4[i >> 2u];
+    }
+    let last = base + k * params.n + params.n - 1u;
+    return vec4f(b_at(i), b_at(min(i + 1u, last)), b_at(min(i + 2u, last)),
+      b_at(min(i + 3u, last)));
+  }
+  let i = base + n * params.k + k;
+  if (VEC_B) {
+    return select(vec4f(), b4[i >> 2u], k < params.k);
+  }
+  let kk = vec4u(k) + vec4u(0u, 1u, 2u, 3u);
+  let ok = kk < vec4u(params.k);
+  let last = base + n * params.k + params.k - 1u;
+  let v = vec4f(b_at(i), b_at(min(i + 1u, last)), b_at(min(i + 2u, last)), b_at(min(i + 3u, last)));
+  return select(vec4f(), v, ok);
+}
+
+// Clamps a row index so that reads stay inside A. A vec4 run along m (TRANS_A && VEC_A, so
+// M % 4 = 0) must start at or before M − 4: a clamped start only happens for groups past M, whose
+// results are never stored. Scalar runs clamp each element instead (a_run's `last`).
+fn clamp_m(m: u32) -> u32 {
+  if (TRANS_A && VEC_A) {
+    return min(m, params.m - 4u);
+  }
+  return min(m, params.m - 1u);
+}
+
+fn clamp_n(n: u32) -> u32 {
+  if (!TRANS_B && VEC_B) {
+    return min(n, params.n - 4u);
+  }
+  return min(n, params.n - 1u);
+}
+
+// Writes rows m..m+3, columns n..n+3 of C from `block` (column i = C[m + i, n..n+3]).
+fn store_block(c_base: u32, m: u32, n: u32, block: mat4x4f) {
+  var add = vec4f();
+  if (HAS_BIAS) {
+    let last = params.n - 1u;
+    add = vec4f(bias[min(n, last)], bias[min(n + 1u, last)], bias[min(n + 2u, last)],
+      bias[min(n + 3u, last)]);
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let row = m + i;
+    if (row >= params.m) {
+      return;
+    }
+    let value = params.alpha * block[i] + add;
+    let at = c_base + row * params.n + n;
+    if (VEC_C && n + 3u < params.n) {
+      c4[at >> 2u] = value;
+    } else {
+      for (var j = 0u; j < 4u; j++) {
+        if (n + j < params.n) {
+          c4[(at + j) >> 2u][(at + j) & 3u] = value[j];
+        }
       }
     }
   }
-  let c_base = batch * params.c_batch_stride;
-  for (var i = 0u; i < TM; i++) {
-    let m = m0 + TILE_Y * i;
-    for (var j = 0u; j < TN; j++) {
-      let n = n0 + TILE_X * j;
-      if (m < params.m && n < params.n) {
-        c[c_base + m * params.n + n] = epilogue(acc[i][j], n);
-      }
+}
+
+// ---- forward_block ------------------------------------------------------------------------------
+
+// The 4×4 sub-block A'[m..m+3, k..k+3] as the matrix whose column i is A'[m + i, k..k+3].
+fn a_block(base: u32, m: u32, k: u32) -> mat4x4f {
+  if (TRANS_A) {
+    let mc = clamp_m(m);
+    return transpose(mat4x4f(a_run(base, mc, k), a_run(base, mc, k + 1u), a_run(base, mc, k + 2u),
+      a_run(base, mc, k + 3u)));
+  }
+  return mat4x4f(a_run(base, clamp_m(m), k), a_run(base, clamp_m(m + 1u), k),
+    a_run(base, clamp_m(m + 2u), k), a_run(base, clamp_m(m + 3u), k));
+}
+
+// The 4×4 sub-block B'[k..k+3, n..n+3] as the matrix whose column p is B'[k + p, n..n+3].
+fn b_block(base: u32, k: u32, n: u32) -> mat4x4f {
+  if (TRANS_B) {
+    return transpose(mat4x4f(b_run(base, k, clamp_n(n)), b_run(base, k, clamp_n(n + 1u)),
+      b_run(base, k, clamp_n(n + 2u)), b_run(base, k, clamp_n(n + 3u))));
+  }
+  let nc = clamp_n(n);
+  return mat4x4f(b_run(base, k, nc), b_run(base, k + 1u, nc), b_run(base, k + 2u, nc),
+    b_run(base, k + 3u, nc));
+}
+
+@compute @workgroup_size(BLOCK_X, BLOCK_Y)
+fn forward_block(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let a_base = wid.z * params.a_batch_stride;
+  let b_base = wid.z * params.b_batch_stride;
+  // Thread (x, y) owns 4-row groups y + BLOCK_Y·i and 4-column groups x + BLOCK_X·j of the tile,
+  // so neighbouring threads read and write neighbouring vec4s. Written out by hand: lavapipe
+  // keeps unrolled sub-blocks in registers but spills arrays indexed in loops.
+  let m0 = (wid.y * BLOCK_Y * BLOCK_SM + lid.y) * 4u;
+  let n0 = (wid.x * BLOCK_X * BLOCK_SN + lid.x) * 4u;
+  let m1 = m0 + BLOCK_Y * 4u;
+  let m2 = m1 + BLOCK_Y * 4u;
+  let n1 = n0 + BLOCK_X * 4u;
+  let n2 = n1 + BLOCK_X * 4u;
+  let n3 = n2 + BLOCK_X * 4u;
+  var acc00 = mat4x4f();
+  var acc01 = mat4x4f();
+  var acc02 = mat4x4f();
+  var acc03 = mat4x4f();
+  var acc10 = mat4x4f();
+  var acc11 = mat4x4f();
+  var acc12 = mat4x4f();
+  var acc13 = mat4x4f();
+  var acc20 = mat4x4f();
+  var acc21 = mat4x4f();
+  var acc22 = mat4x4f();
+  var acc23 = mat4x4f();
+  for (var k = 0u; k < params.k; k += 4u) {
+    let x0 = a_block(a_base, m0, k);
+    let x1 = a_block(a_base, m1, k);
+    let x2 = a_block(a_base, m2, k);
+    let y0 = b_block(b_base, k, n0);
+    let y1 = b_block(b_base, k, n1);
+    let y2 = b_block(b_base, k, n2);
+    let y3 = b_block(b_base, k, n3);
+    // Column i of y·x is Σ_p x[i][p] · y[p] = Σ_p A'[m + i, k + p] · B'[k + p, n..n+3].
+    acc00 += y0 * x0;
+    acc01 += y1 * x0;
+    acc02 += y2 * x0;
+    acc03 += y3 * x0;
+    acc10 += y0 * x1;
+    acc11 += y1 * x1;
+    acc12 += y2 * x1;
+    acc13 += y3 * x1;
+    acc20 += y0 * x2;
+    acc21 += y1 * x2;
+    acc22 += y2 * x2;
+    acc23 += y3 * x2;
+  }
+  let c_base = wid.z * params.c_batch_stride;
+  if (n0 < params.n) {
+    store_block(c_base, m0, n0, acc00);
+    store_block(c_base, m1, n0, acc10);
+    store_block(c_base, m2, n0, acc20);
+  }
+  if (n1 < params.n) {
+    store_block(c_base, m0, n1, acc01);
+    store_block(c_base, m1, n1, acc11);
+    store_block(c_base, m2, n1, acc21);
+  }
+  if (n2 < params.n) {
+    store_block(c_base, m0, n2, acc02);
+    store_block(c_base, m1, n2, acc12);
+    store_block(c_base, m2, n2, acc22);
+  }
+  if (n3 < params.n) {
+    store_block(c_base, m0, n3, acc03);
+    store_block(c_base, m1, n3, acc13);
+    store_block(c_base, m2, n3, acc23);
+  }
+}
+
+// ---- forward_tiled ------------------------------------------------------------------------------
+
+// Each thread stages TILE_M·TILE_K/4 / threads vec4s of A (and likewise of B) per slice: 1 for
+// 128×128×8 (256 threads), 4 for 64×64×16 (64 threads); a new configuration must stay ≤ 4.
+const TILE_LOADS_MAX: u32 = 4u;
+// k-major slices: tile_a[k·TILE_M/4 + i] = A'[tile_m + 4i .. +3, k0 + k], likewise tile_b over n.
+var<workgroup> tile_a: array<vec4f, TILE_M * TILE_K / 4u>;
+var<workgroup> tile_b: array<vec4f, TILE_N * TILE_K / 4u>;
+
+// Slot e of the A slice as (row of the stored run, start of the run): the run is 4 values along
+// the stored contiguous dim, read by a_run.
+fn tile_a_slot(e: u32, tile_m: u32, k0: u32) -> vec2u {
+  if (TRANS_A) {
+    return vec2u(tile_m + (e % (TILE_M / 4u)) * 4u, k0 + e / (TILE_M / 4u));
+  }
+  return vec2u(tile_m + e / (TILE_K / 4u), k0 + (e % (TILE_K / 4u)) * 4u);
+}
+
+fn tile_b_slot(e: u32, tile_n: u32, k0: u32) -> vec2u {
+  if (!TRANS_B) {
+    return vec2u(tile_n + (e % (TILE_N / 4u)) * 4u, k0 + e / (TILE_N / 4u));
+  }
+  return vec2u(tile_n + e / (TILE_K / 4u), k0 + (e % (TILE_K / 4u)) * 4u);
+}
+
+// Stores a run read for slot e into the k-major slice (transposing runs that go along k).
+fn put_a(e: u32, run: vec4f) {
+  if (TRANS_A) {
+    tile_a[e] = run;
+    return;
+  }
+  let m = e / (TILE_K / 4u);
+  let k = (e % (TILE_K / 4u)) * 4u;
+  for (var p = 0u; p < 4u; p++) {
+    tile_a[(k + p) * (TILE_M / 4u) + m / 4u][m % 4u] = run[p];
+  }
+}
+
+fn put_b(e: u32, run: vec4f) {
+  if (!TRANS_B) {
+    tile_b[e] = run;
+    return;
+  }
+  let n = e / (TILE_K / 4u);
+  let k = (e % (TILE_K / 4u)) * 4u;
+  for (var p = 0u; p < 4u; p++) {
+    tile_b[(k + p) * (TILE_N / 4u) + n / 4u][n % 4u] = run[p];
+  }
+}
+
+// out[r] += a[r] · b for r = 0..3: the outer product of a 4-row and a 4-column group.
+fn outer(acc: mat4x4f, x: vec4f, y: vec4f) -> mat4x4f {
+  return mat4x4f(fma(vec4f(x.x), y, acc[0]), fma(vec4f(x.y), y, acc[1]), fma(vec4f(x.z), y, acc[2]),
+    fma(vec4f(x.w), y, acc[3]));
+}
+
+@compute @workgroup_size(TILED_X, TILED_Y)
+fn forward_tiled(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+  @builtin(local_invocation_index) li: u32,
+) {
+  let a_base = wid.z * params.a_batch_stride;
+  let b_base = wid.z * params.b_batch_stride;
+  let tile_m = wid.y * TILE_M;
+  let tile_n = wid.x * TILE_N;
+  let threads = TILED_X * TILED_Y;
+  let loads_a = TILE_M * TILE_K / 4u / threads;
+  let loads_b = TILE_N * TILE_K / 4u / threads;
+  // Thread (x, y) owns rows 4y.. and TILE_M/2 + 4y.., columns 4x.. and TILE_N/2 + 4x..: its
+  // shared reads are vec4s that neighbouring threads take from neighbouring addresses.
+  var acc00 = mat4x4f();
+  var acc01 = mat4x4f();
+  var acc10 = mat4x4f();
+  var acc11 = mat4x4f();
+  var next_a: array<vec4f, TILE_LOADS_MAX>;
+  var next_b: array<vec4f, TILE_LOADS_MAX>;
+  for (var t = 0u; t < loads_a; t++) {
+    let s = tile_a_slot(li + t * threads, tile_m, 0u);
+    next_a[t] = a_run(a_base, clamp_m(s.x), s.y);
+  }
+  for (var t = 0u; t < loads_b; t++) {
+    let s = tile_b_slot(li + t * threads, tile_n, 0u);
+    next_b[t] = b_run(b_base, s.y, clamp_n(s.x));
+  }
+  for (var k0 = 0u; k0 < params.k; k0 += TILE_K) {
+    workgroupBarrier();
+    for (var t = 0u; t < loads_a; t++) {
+      put_a(li + t * threads, next_a[t]);
     }
+    for (var t = 0u; t < loads_b; t++) {
+      put_b(li + t * threads, next_b[t]);
+    }
+    workgroupBarrier();
+    // Prefetch the next slice while this one is multiplied (reads past K return 0).
+    let k1 = k0 + TILE_K;
+    for (var t = 0u; t < loads_a; t++) {
+      let s = tile_a_slot(li + t * threads, tile_m, k1);
+      next_a[t] = a_run(a_base, clamp_m(s.x), s.y);
+    }
+    for (var t = 0u; t < loads_b; t++) {
+      let s = tile_b_slot(li + t * threads, tile_n, k1);
+      next_b[t] = b_run(b_base, s.y, clamp_n(s.x));
+    }
+    for (var k = 0u; k < TILE_K; k++) {
+      let ra = k * (TILE_M / 4u) + lid.y;
+      let rb = k * (TILE_N / 4u) + lid.x;
+      let x0 = tile_a[ra];
+      let x1 = tile_a[ra + TILE_M / 8u];
+      let y0 = tile_b[rb];
+      let y1 = tile_b[rb + TILE_N / 8u];
+      acc00 = outer(acc00, x0, y0);
+      acc01 = outer(acc01, x0, y1);
+      acc10 = outer(acc10, x1, y0);
+      acc11 = outer(acc11, x1, y1);
+    }
+  }
+  let c_base = wid.z * params.c_batch_stride;
+  let m0 = tile_m + lid.y * 4u;
+  let m1 = m0 + TILE_M / 2u;
+  let n0 = tile_n + lid.x * 4u;
+  let n1 = n0 + TILE_N / 2u;
+  if (n0 < params.n) {
+    store_block(c_base, m0, n0, acc00);
+    store_block(c_base, m1, n0, acc10);
+  }
+  if (n1 < params.n) {
+    store_block(c_base, m0, n1, acc01);
+    store_block(c_base, m1, n1, acc11);
   }
 }

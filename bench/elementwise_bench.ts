@@ -1,0 +1,88 @@
+// Run: deno bench -A bench/elementwise_bench.ts
+//
+// Elementwise and movement ops (shaders/ops/elementwise.wgsl) on a ViT-Tiny activation: 32 crops
+// × 197 tokens × 192 channels = 1.21 M floats (4.84 MB). Memory-bound, so the napkin math counts
+// compulsory traffic only, 4 B per float read or written: unary ops and copies 8 B/element,
+// binary ops on equal shapes 12 B/element, a broadcast bias add 8 B/element (the [192] bias
+// stays in cache). The baseline is a plain copy (affine at α = 1, the `unary` entry point): the
+// ratio to it says how far an op is from this device's memory roofline. Each measured iteration
+// encodes ITERS dispatches and waits once; the cost of an empty wait (~11 ms on lavapipe,
+// measured at start) is subtracted. Results print after the table.
+import { getGpu } from "../lib/gpu/device.ts";
+import { add, exp, mul, relu } from "../lib/ops/elementwise.ts";
+import { permute } from "../lib/ops/movement.ts";
+import { BINARY, runBinary, runUnary, UNARY } from "../lib/ops/strided.ts";
+import { randn } from "../lib/tensor/create.ts";
+import { scope } from "../lib/tensor/scope.ts";
+import type { Tensor } from "../lib/tensor/tensor.ts";
+
+const gpu = await getGpu();
+const SHAPE = [32, 197, 192];
+const ELEMENTS = 32 * 197 * 192;
+const ITERS = 10;
+const x = randn(SHAPE, { seed: 1 });
+const y = randn(SHAPE, { seed: 2 });
+const bias = randn([192], { seed: 3 });
+
+const syncStart = performance.now();
+await gpu.sync();
+await gpu.sync();
+const SYNC_MS = (performance.now() - syncStart) / 2;
+
+const best = new Map<string, { ms: number; bytes: number }>();
+/** Each bench's work, run once at setup so that no timed run compiles a pipeline. */
+const warmups: (() => Tensor)[] = [];
+
+function bench(name: string, bytesPerElement: number, run: () => Tensor): void {
+  warmups.push(run);
+  Deno.bench({
+    name,
+    group: "elementwise [32, 197, 192]",
+    baseline: name === "copy",
+    n: 3,
+    warmup: 1,
+    async fn(b) {
+      b.start();
+      const t0 = performance.now();
+      scope(() => {
+        for (let i = 0; i < ITERS; i++) run();
+      });
+      await gpu.sync();
+      const ms = Math.max(1e-3, (performance.now() - t0 - SYNC_MS) / ITERS);
+      b.end();
+      const previous = best.get(name);
+      if (!previous || ms < previous.ms) best.set(name, { ms, bytes: bytesPerElement * ELEMENTS });
+    },
+  });
+}
+
+bench("copy", 8, () => runUnary(x, UNARY.affine));
+bench("exp", 8, () => exp(x));
+bench("relu", 8, () => relu(x));
+bench("add (same shape)", 12, () => add(x, y));
+bench("mul (same shape)", 12, () => mul(x, y));
+bench("add bias [192] (broadcast)", 8, () => add(x, bias));
+bench("relu backward (binary)", 12, () => runBinary(x, y, BINARY.reluBackward, SHAPE));
+bench("permute [0, 2, 1] (strided)", 8, () => permute(x, [0, 2, 1]));
+
+scope(() => {
+  for (const run of warmups) run();
+});
+await gpu.sync();
+
+globalThis.addEventListener("unload", () => {
+  const copy = best.get("copy");
+  const copyGbs = copy ? copy.bytes / copy.ms / 1e6 : NaN;
+  console.log(
+    `\nElementwise on ${gpu.describe().description}, [${SHAPE}] (best of 3 × ${ITERS} ` +
+      `dispatches; empty wait ${SYNC_MS.toFixed(1)} ms subtracted):`,
+  );
+  for (const [name, { ms, bytes }] of best) {
+    const gbs = bytes / ms / 1e6;
+    console.log(
+      `  ${name.padEnd(30)} ${(ms * 1000).toFixed(0).padStart(7)} µs  ${
+        gbs.toFixed(2).padStart(7)
+      } GB/s  ${(gbs / copyGbs).toFixed(2)}× copy`,
+    );
+  }
+});

@@ -1,0 +1,87 @@
+// Run: deno bench -A bench/reduce_bench.ts
+//
+// Reductions (shaders/ops/reduce.wgsl) on a ViT-Tiny activation: 32 crops × 197 tokens × 192
+// channels = 1.21 M floats (4.84 MB). Napkin math: a reduction reads every input once and writes
+// a much smaller output, so traffic ≈ 4 B per input element (+ 4 B per output). The rows differ
+// in which kernel runs: over the last dim (192 of 6304 rows) a workgroup per row (`sum_rows`);
+// over tokens or over every row (bias gradients: [6304, 192] → [192]) one thread per output
+// looping down a column (`sum_strided`), which has only 192 or 6144 threads to spread; the
+// whole tensor (`sumOfSquares`, grad-norm clipping) one workgroup. The baseline is a plain copy
+// (8 B/element). Each measured iteration encodes ITERS dispatches and waits once; the cost of
+// an empty wait (~11 ms on lavapipe, measured at start) is subtracted. Results print after.
+import { getGpu } from "../lib/gpu/device.ts";
+import { mean, sum, sumOfSquares, sumTo } from "../lib/ops/reduce.ts";
+import { runUnary, UNARY } from "../lib/ops/strided.ts";
+import { randn } from "../lib/tensor/create.ts";
+import { scope } from "../lib/tensor/scope.ts";
+import type { Tensor } from "../lib/tensor/tensor.ts";
+
+const gpu = await getGpu();
+const SHAPE = [32, 197, 192];
+const ELEMENTS = 32 * 197 * 192;
+const ITERS = 4;
+const x = randn(SHAPE, { seed: 1 });
+const rows = x.view([32 * 197, 192]);
+
+const syncStart = performance.now();
+await gpu.sync();
+await gpu.sync();
+const SYNC_MS = (performance.now() - syncStart) / 2;
+
+const best = new Map<string, { ms: number; bytes: number }>();
+/** Each bench's work, run once at setup so that no timed run compiles a pipeline. */
+const warmups: (() => Tensor)[] = [];
+
+function bench(name: string, bytes: number, run: () => Tensor): void {
+  warmups.push(run);
+  Deno.bench({
+    name,
+    group: "reduce [32, 197, 192]",
+    baseline: name === "copy",
+    n: 3,
+    warmup: 1,
+    async fn(b) {
+      b.start();
+      const t0 = performance.now();
+      scope(() => {
+        for (let i = 0; i < ITERS; i++) run();
+      });
+      await gpu.sync();
+      const ms = Math.max(1e-3, (performance.now() - t0 - SYNC_MS) / ITERS);
+      b.end();
+      const previous = best.get(name);
+      if (!previous || ms < previous.ms) best.set(name, { ms, bytes });
+    },
+  });
+}
+
+const IN = 4 * ELEMENTS;
+bench("copy", 8 * ELEMENTS, () => runUnary(x, UNARY.affine));
+bench("sum over channels (dim -1)", IN + 4 * 32 * 197, () => sum(x, -1));
+bench("mean over channels, keepdim", IN + 4 * 32 * 197, () => mean(x, -1, true));
+bench("mean over tokens (dim 1)", IN + 4 * 32 * 192, () => mean(x, 1));
+bench("sumTo [192] (bias grad)", IN + 4 * 192, () => sumTo(rows, [192]));
+bench("sum over all", IN + 4, () => sum(x));
+bench("sumOfSquares (grad norm)", IN + 4, () => sumOfSquares(x));
+
+scope(() => {
+  for (const run of warmups) run();
+});
+await gpu.sync();
+
+globalThis.addEventListener("unload", () => {
+  const copy = best.get("copy");
+  const copyGbs = copy ? copy.bytes / copy.ms / 1e6 : NaN;
+  console.log(
+    `\nReductions on ${gpu.describe().description}, [${SHAPE}] (best of 3 × ${ITERS} ` +
+      `dispatches; empty wait ${SYNC_MS.toFixed(1)} ms subtracted):`,
+  );
+  for (const [name, { ms, bytes }] of best) {
+    const gbs = bytes / ms / 1e6;
+    console.log(
+      `  ${name.padEnd(30)} ${(ms * 1000).toFixed(0).padStart(7)} µs  ${
+        gbs.toFixed(2).padStart(7)
+      } GB/s  ${(gbs / copyGbs).toFixed(2)}× copy`,
+    );
+  }
+});
