@@ -25,8 +25,11 @@ function reduceAxis(x: Tensor, dim: number, alpha: number, pre: number): Tensor<
   if (out.size === 0) return out;
   const gpu = x.gpu;
   const maxPerDim = gpu.limits.maxComputeWorkgroupsPerDimension;
-  // A workgroup per row pays off when rows are long and few threads would otherwise work.
-  const byRows = inner === 1 && n >= 64;
+  // A workgroup per row pays off on GPUs when rows are long and few threads would otherwise
+  // work; CPU adapters run each barrier as a coroutine switch, so there a thread per row wins
+  // unless there are too few rows to occupy the cores.
+  const software = gpu.adapter.info.isFallbackAdapter ?? false;
+  const byRows = inner === 1 && n >= 64 && (!software || outer < 64);
   gpu.stream.dispatch({
     kernel: gpu.kernels.get(SHADERS.ops.reduce, byRows ? "sum_rows" : "sum_strided", { PRE: pre }),
     bindings: [x.binding, out.binding],
