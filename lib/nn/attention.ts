@@ -1,12 +1,13 @@
 /**
  * `Attention`: multi-head self-attention as timm's ViT (qkv in one Linear, channel j of qkv =
- * which·D + head·hd + d).
+ * which·D + head·hd + d). The head split and merge are one dispatch each way
+ * (`splitHeads`/`mergeHeads` of lib/ops/heads.ts).
  *
  * @module
  */
 import type { Rng } from "../data/rng.ts";
 import { attention, attentionWithProbs } from "../ops/attention.ts";
-import { permute, reshape, slice } from "../ops/movement.ts";
+import { mergeHeads, splitHeads } from "../ops/heads.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { Linear } from "./linear.ts";
 import { Module } from "./module.ts";
@@ -45,29 +46,24 @@ export class Attention extends Module {
 
   /** q, k, v as [B, H, N, hd] each. */
   #heads(x: Tensor): [Tensor, Tensor, Tensor] {
-    const [b, n, d] = x.shape;
-    const h = this.numHeads;
-    const qkv = reshape(this.qkv.forward(x), [b, n, 3, h, d / h]);
-    const split = permute(qkv, [2, 0, 3, 1, 4]); // [3, B, H, N, hd]
-    const part = (i: number) => reshape(slice(split, 0, i, i + 1), [b, h, n, d / h]);
-    return [part(0), part(1), part(2)];
+    return splitHeads(this.qkv.forward(x), this.numHeads);
   }
 
-  #merge(o: Tensor, x: Tensor): Tensor<"f32"> {
-    const merged = reshape(permute(o, [0, 2, 1, 3]), x.shape); // [B, N, H·hd]
-    return this.proj.forward(merged);
+  /** [B, H, N, hd] → [B, N, H·hd] → proj. */
+  #merge(o: Tensor): Tensor<"f32"> {
+    return this.proj.forward(mergeHeads(o));
   }
 
   /** Self-attention of tokens x [B, N, D]. */
   forward(x: Tensor): Tensor<"f32"> {
     const [q, k, v] = this.#heads(x);
-    return this.#merge(attention(q, k, v), x);
+    return this.#merge(attention(q, k, v));
   }
 
   /** The output and the attention probabilities [B, H, N, N] (no gradient through probs). */
   forwardWithProbs(x: Tensor): { out: Tensor<"f32">; probs: Tensor<"f32"> } {
     const [q, k, v] = this.#heads(x);
     const { out, probs } = attentionWithProbs(q, k, v);
-    return { out: this.#merge(out, x), probs };
+    return { out: this.#merge(out), probs };
   }
 }

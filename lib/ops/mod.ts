@@ -1,7 +1,7 @@
 /**
  * Differentiable ops, one file per family: `elementwise.ts`, `reduce.ts`, `movement.ts`,
  * `matmul.ts` (variants chosen per adapter, `matmul_tune.ts` times them), `normalization.ts` (layerNorm, l2normalize), `softmax.ts`, `activation.ts` (gelu),
- * `attention.ts`, `weight_norm.ts`, `patchify.ts`, `pos_embed.ts`. Each op's WGSL is
+ * `attention.ts`, `heads.ts` (fused head split/merge), `weight_norm.ts`, `patchify.ts`, `pos_embed.ts`. Each op's WGSL is
  * `shaders/ops/<op>.wgsl`, forward and backward in one file.
  *
  * @module
@@ -75,3 +75,10 @@ export {
   type CrossEntropyVariant,
   encodeCrossEntropy,
 } from "./loss.ts";
+export {
+  HEADS_REFERENCE,
+  type HeadsReference,
+  mergeHeads,
+  type SplitHeads,
+  splitHeads,
+} from "./heads.ts";

