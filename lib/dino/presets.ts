@@ -37,25 +37,28 @@ export interface Preset {
  */
 export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
   "synthetic-tiny": {
-    description: "a small ViT/4 on 32 px synthetic shapes; minutes on a CPU adapter",
+    description:
+      "a small ViT/8 on 32 px synthetic shapes: about 8 minutes with evaluation on a 2-core CPU adapter",
     dataset: "synthetic",
-    trainImages: 2048,
+    trainImages: 1024,
     config: {
       ...DINO_DEFAULTS,
       arch: "vit_tiny",
-      patchSize: 4,
+      patchSize: 8,
       globalSize: 32,
       localSize: 16,
       embedDim: 96,
       depth: 4,
       numHeads: 3,
-      outDim: 1024,
+      outDim: 256,
       headHiddenDim: 256,
       headBottleneckDim: 64,
-      batchSize: 64,
-      epochs: 6,
-      lr: 0.002,
+      batchSize: 32,
+      epochs: 4,
+      // A short run: a larger lr (×32/256 → 5e-4) and a faster teacher than dino's 0.996.
+      lr: 0.004,
       warmupEpochs: 1,
+      momentumTeacher: 0.99,
       warmupTeacherTemp: 0.04,
       teacherTemp: 0.06,
       warmupTeacherTempEpochs: 2,
