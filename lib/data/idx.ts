@@ -16,14 +16,46 @@
 import { join } from "@std/path";
 import { checkIndex, type Dataset, type Sample, toFloatImage } from "./dataset.ts";
 
-/** Magic number of an IDX file of unsigned-byte images (count × rows × cols). */
+/**
+ * Magic number of an IDX file of unsigned-byte images (count × rows × cols).
+ *
+ * @example
+ * ```ts
+ * import { IDX_IMAGES_MAGIC } from "./idx.ts";
+ * console.log(IDX_IMAGES_MAGIC);
+ * ```
+ */
 export const IDX_IMAGES_MAGIC = 0x00000803;
-/** Magic number of an IDX file of unsigned-byte labels (count). */
+/**
+ * Magic number of an IDX file of unsigned-byte labels (count).
+ *
+ * @example
+ * ```ts
+ * import { IDX_LABELS_MAGIC } from "./idx.ts";
+ * console.log(IDX_LABELS_MAGIC);
+ * ```
+ */
 export const IDX_LABELS_MAGIC = 0x00000801;
 
-/** Where the Debian package `dataset-fashion-mnist` installs the Fashion-MNIST files. */
+/**
+ * Where the Debian package `dataset-fashion-mnist` installs the Fashion-MNIST files.
+ *
+ * @example
+ * ```ts
+ * import { FASHION_MNIST_DIR } from "./idx.ts";
+ * console.log(FASHION_MNIST_DIR);
+ * ```
+ */
 export const FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist/";
-/** Fashion-MNIST class names, indexed by label. */
+/**
+ * Fashion-MNIST class names, indexed by label.
+ *
+ * @example
+ * ```ts
+ * import { FASHION_MNIST_CLASSES } from "./idx.ts";
+ * console.log(FASHION_MNIST_CLASSES);
+ * ```
+ */
 export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
   "T-shirt/top",
   "Trouser",
@@ -36,9 +68,25 @@ export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
   "Bag",
   "Ankle boot",
 ]);
-/** Mean pixel value of the Fashion-MNIST training images, scaled to [0, 1]. */
+/**
+ * Mean pixel value of the Fashion-MNIST training images, scaled to [0, 1].
+ *
+ * @example
+ * ```ts
+ * import { FASHION_MNIST_MEAN } from "./idx.ts";
+ * console.log(FASHION_MNIST_MEAN);
+ * ```
+ */
 export const FASHION_MNIST_MEAN = 0.2860;
-/** Standard deviation of the Fashion-MNIST training pixels, scaled to [0, 1]. */
+/**
+ * Standard deviation of the Fashion-MNIST training pixels, scaled to [0, 1].
+ *
+ * @example
+ * ```ts
+ * import { FASHION_MNIST_STD } from "./idx.ts";
+ * console.log(FASHION_MNIST_STD);
+ * ```
+ */
 export const FASHION_MNIST_STD = 0.3530;
 
 /** Deflate's largest expansion ratio (RFC 1951: a 258-byte match per 2 bits) with a margin. */

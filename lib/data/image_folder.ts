@@ -20,7 +20,15 @@ import { decode, Image } from "imagescript";
 import { join } from "@std/path";
 import { checkIndex, type Dataset, type Sample, toFloatImage } from "./dataset.ts";
 
-/** File extensions read by {@link ImageFolder} (case-insensitive). */
+/**
+ * File extensions read by {@link ImageFolder} (case-insensitive).
+ *
+ * @example
+ * ```ts
+ * import { IMAGE_EXTENSIONS } from "./image_folder.ts";
+ * console.log(IMAGE_EXTENSIONS);
+ * ```
+ */
 export const IMAGE_EXTENSIONS: readonly string[] = Object.freeze([".png", ".jpg", ".jpeg"]);
 
 /** Options of {@link ImageFolder.open}. */

@@ -15,7 +15,15 @@
 import { checkIndex, type Dataset, deriveSeed, type Sample } from "./dataset.ts";
 import { Rng } from "./rng.ts";
 
-/** Every shape the generator draws; the label of a shape is its index in the `shapes` option. */
+/**
+ * Every shape the generator draws; the label of a shape is its index in the `shapes` option.
+ *
+ * @example
+ * ```ts
+ * import { SYNTHETIC_SHAPES } from "./synthetic.ts";
+ * console.log(SYNTHETIC_SHAPES);
+ * ```
+ */
 export const SYNTHETIC_SHAPES = [
   "disc",
   "square",
@@ -75,6 +83,12 @@ const STAR_INNER = 0.42;
 /**
  * Area of each shape at radius 1 (a unit bounding circle), for checking masks: the mask of a shape
  * of radius r covers about `SHAPE_AREAS[shape] * r * r` pixels.
+ *
+ * @example
+ * ```ts
+ * import { SHAPE_AREAS } from "./synthetic.ts";
+ * console.log(SHAPE_AREAS);
+ * ```
  */
 export const SHAPE_AREAS: Readonly<Record<ShapeName, number>> = Object.freeze({
   disc: Math.PI,

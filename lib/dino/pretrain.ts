@@ -80,7 +80,15 @@ export interface PretrainResult {
   imagesPerSecond: number;
 }
 
-/** Path of the rolling checkpoint in `outputDir`. */
+/**
+ * Path of the rolling checkpoint in `outputDir`.
+ *
+ * @example
+ * ```ts
+ * import { checkpointPath } from "./pretrain.ts";
+ * console.log(checkpointPath("runs/a")); // "runs/a/checkpoint.safetensors"
+ * ```
+ */
 export function checkpointPath(outputDir: string): string {
   return `${outputDir}/checkpoint.safetensors`;
 }

@@ -119,7 +119,16 @@ export function buildDinoModel(
   return new DinoModel(backbone, head);
 }
 
-/** The loss became NaN or infinite: training stops, the last good checkpoint stays untouched. */
+/**
+ * The loss became NaN or infinite: training stops, the last good checkpoint stays untouched.
+ *
+ * @example
+ * ```ts
+ * import { NonFiniteLossError } from "./train.ts";
+ * const error = new NonFiniteLossError(120, Number.NaN, 5.31);
+ * console.log(error.step, error.lastFiniteLoss); // 120 5.31
+ * ```
+ */
 export class NonFiniteLossError extends Error {
   /** Global iteration at which the loss was read. */
   readonly step: number;

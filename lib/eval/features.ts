@@ -16,9 +16,25 @@ import { fromArray } from "../tensor/create.ts";
 import { scope } from "../tensor/scope.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 
-/** ImageNet channel means, the normalisation of dino's evaluation transforms. */
+/**
+ * ImageNet channel means, the normalisation of dino's evaluation transforms.
+ *
+ * @example
+ * ```ts
+ * import { IMAGENET_MEAN } from "./features.ts";
+ * console.log(IMAGENET_MEAN);
+ * ```
+ */
 export const IMAGENET_MEAN: readonly number[] = Object.freeze([0.485, 0.456, 0.406]);
-/** ImageNet channel standard deviations. */
+/**
+ * ImageNet channel standard deviations.
+ *
+ * @example
+ * ```ts
+ * import { IMAGENET_STD } from "./features.ts";
+ * console.log(IMAGENET_STD);
+ * ```
+ */
 export const IMAGENET_STD: readonly number[] = Object.freeze([0.229, 0.224, 0.225]);
 
 /** One image as the evaluations read it (the fields of a `lib/data` `Sample`). */

@@ -14,7 +14,15 @@ function topkError(x: Tensor, reason: string): ShapeError {
   return new ShapeError("topk", x.shape, null, reason);
 }
 
-/** Largest k {@link topk} supports: the sort runs in 8 KiB of workgroup memory. */
+/**
+ * Largest k {@link topk} supports: the sort runs in 8 KiB of workgroup memory.
+ *
+ * @example
+ * ```ts
+ * import { TOPK_MAX_K } from "./topk.ts";
+ * console.log(TOPK_MAX_K);
+ * ```
+ */
 export const TOPK_MAX_K = 1024;
 
 /** What {@link topk} returns. */

@@ -49,7 +49,15 @@ async function checksum(
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** The JSON sidecar path of a checkpoint: `x.safetensors` → `x.json`. */
+/**
+ * The JSON sidecar path of a checkpoint: `x.safetensors` → `x.json`.
+ *
+ * @example
+ * ```ts
+ * import { sidecarPath } from "./checkpoint.ts";
+ * console.log(sidecarPath("runs/a/checkpoint.safetensors")); // "runs/a/checkpoint.json"
+ * ```
+ */
 export function sidecarPath(path: string): string {
   return path.replace(/\.safetensors$/, "") + ".json";
 }

@@ -35,6 +35,12 @@ export interface MatmulOptions {
  * - `block`: a 12×16 register block per thread straight from global memory (fastest on lavapipe);
  * - `tiled64`, `tiled128`: 64×64×16 / 128×128×8 tiles staged in workgroup memory, 8×8 outputs
  *   per thread (for real GPUs).
+ *
+ * @example
+ * ```ts
+ * import { MATMUL_VARIANTS } from "./matmul.ts";
+ * console.log(MATMUL_VARIANTS);
+ * ```
  */
 export const MATMUL_VARIANTS = ["naive", "block", "tiled64", "tiled128"] as const;
 

@@ -16,9 +16,25 @@ import { Tensor } from "../tensor/tensor.ts";
 import { sum } from "./reduce.ts";
 import { rowLaunch, rowShape, type RowVariant } from "./rowwise.ts";
 
-/** LayerNorm's default eps (timm's ViT and the fixtures use 1e-6; PyTorch's default is 1e-5). */
+/**
+ * LayerNorm's default eps (timm's ViT and the fixtures use 1e-6; PyTorch's default is 1e-5).
+ *
+ * @example
+ * ```ts
+ * import { LAYER_NORM_EPS } from "./normalization.ts";
+ * console.log(LAYER_NORM_EPS);
+ * ```
+ */
 export const LAYER_NORM_EPS = 1e-6;
-/** `F.normalize`'s default eps: the norm is clamped to at least this. */
+/**
+ * `F.normalize`'s default eps: the norm is clamped to at least this.
+ *
+ * @example
+ * ```ts
+ * import { L2_NORMALIZE_EPS } from "./normalization.ts";
+ * console.log(L2_NORMALIZE_EPS);
+ * ```
+ */
 export const L2_NORMALIZE_EPS = 1e-12;
 
 const PARAMS_WORKGROUP = 64;
