@@ -12,7 +12,7 @@ import { getGpu } from "../lib/gpu/device.ts";
 import { encodeGeluBackward, encodeGeluForward } from "../lib/ops/activation.ts";
 import { runUnary, UNARY } from "../lib/ops/strided.ts";
 import { randn } from "../lib/tensor/create.ts";
-import { scope } from "../lib/tensor/scope.ts";
+import { DispatchBench } from "./harness.ts";
 
 const gpu = await getGpu();
 const ROWS = 32 * 197;
@@ -21,44 +21,21 @@ const ITERS = 2;
 const ELEMENTS = ROWS * HIDDEN;
 const x = randn([ROWS, HIDDEN], { seed: 1 });
 const dy = randn([ROWS, HIDDEN], { seed: 2 });
-const best = new Map<string, { ms: number; bytes: number }>();
+const suite = new DispatchBench(gpu, {
+  iters: ITERS,
+  n: 2,
+  baseline: "copy",
+  suffix: `[${ROWS}, ${HIDDEN}] ×${ITERS}`,
+});
 
 function bench(name: string, bytesPerElement: number, run: () => void): void {
-  Deno.bench({
-    name: `${name} [${ROWS}, ${HIDDEN}] ×${ITERS}`,
-    group: "gelu",
-    baseline: name === "copy",
-    n: 2,
-    warmup: 1,
-    async fn(b) {
-      b.start();
-      const t0 = performance.now();
-      scope(() => {
-        for (let i = 0; i < ITERS; i++) run();
-      });
-      await gpu.sync();
-      const ms = (performance.now() - t0) / ITERS;
-      b.end();
-      const previous = best.get(name);
-      if (!previous || ms < previous.ms) best.set(name, { ms, bytes: bytesPerElement * ELEMENTS });
-    },
-  });
+  suite.add(name, "gelu", bytesPerElement * ELEMENTS, run);
 }
 
 bench("copy", 8, () => runUnary(x, UNARY.affine));
 bench("gelu forward", 8, () => encodeGeluForward(x));
 bench("gelu backward", 12, () => encodeGeluBackward(x, dy));
 
-globalThis.addEventListener("unload", () => {
-  const copy = best.get("copy");
-  const copyGbs = copy ? copy.bytes / copy.ms / 1e6 : NaN;
-  console.log(`\nGELU on ${gpu.describe().description}, [${ROWS}, ${HIDDEN}] (best run):`);
-  for (const [name, { ms, bytes }] of best) {
-    const gbs = bytes / ms / 1e6;
-    console.log(
-      `  ${name.padEnd(14)} ${(ms * 1000).toFixed(0).padStart(7)} µs  ${
-        gbs.toFixed(2).padStart(7)
-      } GB/s  ${(gbs / copyGbs).toFixed(2)}× copy`,
-    );
-  }
+suite.printOnUnload(`GELU on ${gpu.describe().description}, [${ROWS}, ${HIDDEN}] (best run):`, {
+  pad: 14,
 });

@@ -23,8 +23,8 @@ import { mergeHeads, splitHeads } from "../lib/ops/heads.ts";
 import { permute, reshape, slice } from "../lib/ops/movement.ts";
 import { BINARY, runBinary, runBinaryInPlace, runUnary, UNARY } from "../lib/ops/strided.ts";
 import { randn, zeros } from "../lib/tensor/create.ts";
-import { scope } from "../lib/tensor/scope.ts";
 import type { Tensor } from "../lib/tensor/tensor.ts";
+import { DispatchBench, measureSyncMs } from "./harness.ts";
 
 const gpu = await getGpu();
 const SHAPE = [32, 197, 192];
@@ -37,36 +37,16 @@ const xOdd = randn([ELEMENTS - 1], { seed: 4 });
 const qkv = randn([32, 197, 3 * 192], { seed: 5 });
 const heads = randn([32, 3, 197, 64], { seed: 6 });
 
-const syncStart = performance.now();
-await gpu.sync();
-await gpu.sync();
-const SYNC_MS = (performance.now() - syncStart) / 2;
-
-const best = new Map<string, { ms: number; bytes: number }>();
-/** Each bench's work, run once at setup so that no timed run compiles a pipeline. */
-const warmups: (() => Tensor)[] = [];
+const SYNC_MS = await measureSyncMs(gpu);
+const suite = new DispatchBench(gpu, {
+  iters: ITERS,
+  n: 3,
+  syncMs: SYNC_MS,
+  baseline: "copy",
+});
 
 function bench(name: string, bytesPerElement: number, run: () => Tensor): void {
-  warmups.push(run);
-  Deno.bench({
-    name,
-    group: "elementwise [32, 197, 192]",
-    baseline: name === "copy",
-    n: 3,
-    warmup: 1,
-    async fn(b) {
-      b.start();
-      const t0 = performance.now();
-      scope(() => {
-        for (let i = 0; i < ITERS; i++) run();
-      });
-      await gpu.sync();
-      const ms = Math.max(1e-3, (performance.now() - t0 - SYNC_MS) / ITERS);
-      b.end();
-      const previous = best.get(name);
-      if (!previous || ms < previous.ms) best.set(name, { ms, bytes: bytesPerElement * ELEMENTS });
-    },
-  });
+  suite.add(name, "elementwise [32, 197, 192]", bytesPerElement * ELEMENTS, run);
 }
 
 bench("copy", 8, () => runUnary(x, UNARY.affine));
@@ -91,24 +71,9 @@ bench("split qkv: permute + 3 slices", 24, () => {
 bench("mergeHeads (fused)", 8, () => mergeHeads(heads));
 bench("merge: permute [0, 2, 1, 3]", 8, () => permute(heads, [0, 2, 1, 3]));
 
-scope(() => {
-  for (const run of warmups) run();
-});
-await gpu.sync();
-
-globalThis.addEventListener("unload", () => {
-  const copy = best.get("copy");
-  const copyGbs = copy ? copy.bytes / copy.ms / 1e6 : NaN;
-  console.log(
-    `\nElementwise on ${gpu.describe().description}, [${SHAPE}] (best of 3 × ${ITERS} ` +
-      `dispatches; empty wait ${SYNC_MS.toFixed(1)} ms subtracted):`,
-  );
-  for (const [name, { ms, bytes }] of best) {
-    const gbs = bytes / ms / 1e6;
-    console.log(
-      `  ${name.padEnd(30)} ${(ms * 1000).toFixed(0).padStart(7)} µs  ${
-        gbs.toFixed(2).padStart(7)
-      } GB/s  ${(gbs / copyGbs).toFixed(2)}× copy`,
-    );
-  }
-});
+await suite.warmUp();
+suite.printOnUnload(
+  `Elementwise on ${gpu.describe().description}, [${SHAPE}] (best of 3 × ${ITERS} ` +
+    `dispatches; empty wait ${SYNC_MS.toFixed(1)} ms subtracted):`,
+  { pad: 30 },
+);

@@ -9,32 +9,19 @@ import { getGpu } from "../lib/gpu/device.ts";
 import { crossEntropy, type CrossEntropyVariant, encodeCrossEntropy } from "../lib/ops/loss.ts";
 import { runUnary, UNARY } from "../lib/ops/strided.ts";
 import { fromArray, randn } from "../lib/tensor/create.ts";
-import { scope } from "../lib/tensor/scope.ts";
+import { DispatchBench } from "./harness.ts";
 
 const gpu = await getGpu();
 const ROWS = 256;
 const ITERS = 4;
-const best = new Map<string, { ms: number; bytes: number }>();
+const suite = new DispatchBench(gpu, {
+  iters: ITERS,
+  n: 2,
+  suffix: `×${ITERS}`,
+});
 
 function bench(name: string, bytes: number, run: () => void): void {
-  Deno.bench({
-    name: `${name} ×${ITERS}`,
-    group: "crossEntropy",
-    n: 2,
-    warmup: 1,
-    async fn(b) {
-      b.start();
-      const t0 = performance.now();
-      scope(() => {
-        for (let i = 0; i < ITERS; i++) run();
-      });
-      await gpu.sync();
-      const ms = (performance.now() - t0) / ITERS;
-      b.end();
-      const previous = best.get(name);
-      if (!previous || ms < previous.ms) best.set(name, { ms, bytes });
-    },
-  });
+  suite.add(name, "crossEntropy", bytes, run);
 }
 
 for (const classes of [1000, 10]) {
@@ -59,13 +46,4 @@ for (const classes of [1000, 10]) {
   });
 }
 
-globalThis.addEventListener("unload", () => {
-  console.log(`\ncrossEntropy on ${gpu.describe().description} (best run):`);
-  for (const [name, { ms, bytes }] of best) {
-    console.log(
-      `  ${name.padEnd(34)} ${(ms * 1000).toFixed(0).padStart(7)} µs  ${
-        (bytes / ms / 1e6).toFixed(2).padStart(7)
-      } GB/s`,
-    );
-  }
-});
+suite.printOnUnload(`crossEntropy on ${gpu.describe().description} (best run):`, { pad: 34 });

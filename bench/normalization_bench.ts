@@ -21,7 +21,7 @@ import {
 import type { RowVariant } from "../lib/ops/rowwise.ts";
 import { runUnary, UNARY } from "../lib/ops/strided.ts";
 import { ones, randn, zeros } from "../lib/tensor/create.ts";
-import { scope } from "../lib/tensor/scope.ts";
+import { DispatchBench } from "./harness.ts";
 
 const gpu = await getGpu();
 const ROWS = 32 * 197;
@@ -35,28 +35,15 @@ const weight = ones([D]);
 const bias = zeros([D]);
 const { mean, rstd } = encodeLayerNorm(x, weight, bias, 1e-6);
 const { y: unit, norm } = encodeL2Normalize(x, 1e-12);
-const best = new Map<string, { ms: number; bytes: number }>();
+const suite = new DispatchBench(gpu, {
+  iters: ITERS,
+  n: 2,
+  baseline: "copy",
+  suffix: `[${ROWS}, ${D}] ×${ITERS}`,
+});
 
 function bench(name: string, group: string, bytesPerElement: number, run: () => void): void {
-  Deno.bench({
-    name: `${name} [${ROWS}, ${D}] ×${ITERS}`,
-    group,
-    baseline: name === "copy",
-    n: 2,
-    warmup: 1,
-    async fn(b) {
-      b.start();
-      const t0 = performance.now();
-      scope(() => {
-        for (let i = 0; i < ITERS; i++) run();
-      });
-      await gpu.sync();
-      const ms = (performance.now() - t0) / ITERS;
-      b.end();
-      const previous = best.get(name);
-      if (!previous || ms < previous.ms) best.set(name, { ms, bytes: bytesPerElement * ELEMENTS });
-    },
-  });
+  suite.add(name, group, bytesPerElement * ELEMENTS, run);
 }
 
 bench("copy", "layerNorm", 8, () => runUnary(x, UNARY.affine));
@@ -95,16 +82,6 @@ for (const variant of VARIANTS) {
   );
 }
 
-globalThis.addEventListener("unload", () => {
-  const copy = best.get("copy");
-  const copyGbs = copy ? copy.bytes / copy.ms / 1e6 : NaN;
-  console.log(`\nNormalisation on ${gpu.describe().description}, [${ROWS}, ${D}] (best run):`);
-  for (const [name, { ms, bytes }] of best) {
-    const gbs = bytes / ms / 1e6;
-    console.log(
-      `  ${name.padEnd(32)} ${(ms * 1000).toFixed(0).padStart(7)} µs  ${
-        gbs.toFixed(2).padStart(7)
-      } GB/s  ${(gbs / copyGbs).toFixed(2)}× copy`,
-    );
-  }
+suite.printOnUnload(`Normalisation on ${gpu.describe().description}, [${ROWS}, ${D}] (best run):`, {
+  pad: 32,
 });

@@ -13,8 +13,8 @@ import { getGpu } from "../lib/gpu/device.ts";
 import { mean, sum, sumOfSquares, sumTo } from "../lib/ops/reduce.ts";
 import { runUnary, UNARY } from "../lib/ops/strided.ts";
 import { randn } from "../lib/tensor/create.ts";
-import { scope } from "../lib/tensor/scope.ts";
 import type { Tensor } from "../lib/tensor/tensor.ts";
+import { DispatchBench, measureSyncMs } from "./harness.ts";
 
 const gpu = await getGpu();
 const SHAPE = [32, 197, 192];
@@ -23,36 +23,16 @@ const ITERS = 4;
 const x = randn(SHAPE, { seed: 1 });
 const rows = x.view([32 * 197, 192]);
 
-const syncStart = performance.now();
-await gpu.sync();
-await gpu.sync();
-const SYNC_MS = (performance.now() - syncStart) / 2;
-
-const best = new Map<string, { ms: number; bytes: number }>();
-/** Each bench's work, run once at setup so that no timed run compiles a pipeline. */
-const warmups: (() => Tensor)[] = [];
+const SYNC_MS = await measureSyncMs(gpu);
+const suite = new DispatchBench(gpu, {
+  iters: ITERS,
+  n: 3,
+  syncMs: SYNC_MS,
+  baseline: "copy",
+});
 
 function bench(name: string, bytes: number, run: () => Tensor): void {
-  warmups.push(run);
-  Deno.bench({
-    name,
-    group: "reduce [32, 197, 192]",
-    baseline: name === "copy",
-    n: 3,
-    warmup: 1,
-    async fn(b) {
-      b.start();
-      const t0 = performance.now();
-      scope(() => {
-        for (let i = 0; i < ITERS; i++) run();
-      });
-      await gpu.sync();
-      const ms = Math.max(1e-3, (performance.now() - t0 - SYNC_MS) / ITERS);
-      b.end();
-      const previous = best.get(name);
-      if (!previous || ms < previous.ms) best.set(name, { ms, bytes });
-    },
-  });
+  suite.add(name, "reduce [32, 197, 192]", bytes, run);
 }
 
 const IN = 4 * ELEMENTS;
@@ -64,24 +44,9 @@ bench("sumTo [192] (bias grad)", IN + 4 * 192, () => sumTo(rows, [192]));
 bench("sum over all", IN + 4, () => sum(x));
 bench("sumOfSquares (grad norm)", IN + 4, () => sumOfSquares(x));
 
-scope(() => {
-  for (const run of warmups) run();
-});
-await gpu.sync();
-
-globalThis.addEventListener("unload", () => {
-  const copy = best.get("copy");
-  const copyGbs = copy ? copy.bytes / copy.ms / 1e6 : NaN;
-  console.log(
-    `\nReductions on ${gpu.describe().description}, [${SHAPE}] (best of 3 × ${ITERS} ` +
-      `dispatches; empty wait ${SYNC_MS.toFixed(1)} ms subtracted):`,
-  );
-  for (const [name, { ms, bytes }] of best) {
-    const gbs = bytes / ms / 1e6;
-    console.log(
-      `  ${name.padEnd(30)} ${(ms * 1000).toFixed(0).padStart(7)} µs  ${
-        gbs.toFixed(2).padStart(7)
-      } GB/s  ${(gbs / copyGbs).toFixed(2)}× copy`,
-    );
-  }
-});
+await suite.warmUp();
+suite.printOnUnload(
+  `Reductions on ${gpu.describe().description}, [${SHAPE}] (best of 3 × ${ITERS} ` +
+    `dispatches; empty wait ${SYNC_MS.toFixed(1)} ms subtracted):`,
+  { pad: 30 },
+);

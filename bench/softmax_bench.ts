@@ -14,7 +14,7 @@ import type { RowVariant } from "../lib/ops/rowwise.ts";
 import { encodeSoftmax, encodeSoftmaxBackward } from "../lib/ops/softmax.ts";
 import { runUnary, UNARY } from "../lib/ops/strided.ts";
 import { randn } from "../lib/tensor/create.ts";
-import { scope } from "../lib/tensor/scope.ts";
+import { DispatchBench } from "./harness.ts";
 
 const gpu = await getGpu();
 const ROWS = 32 * 3 * 197;
@@ -26,28 +26,15 @@ const x = randn([ROWS, D], { seed: 1 });
 const dy = randn([ROWS, D], { seed: 2 });
 const probs = encodeSoftmax(x, false);
 const logProbs = encodeSoftmax(x, true);
-const best = new Map<string, { ms: number; bytes: number }>();
+const suite = new DispatchBench(gpu, {
+  iters: ITERS,
+  n: 2,
+  baseline: "copy",
+  suffix: `[${ROWS}, ${D}] ×${ITERS}`,
+});
 
 function bench(name: string, group: string, bytesPerElement: number, run: () => void): void {
-  Deno.bench({
-    name: `${name} [${ROWS}, ${D}] ×${ITERS}`,
-    group,
-    baseline: name === "copy",
-    n: 2,
-    warmup: 1,
-    async fn(b) {
-      b.start();
-      const t0 = performance.now();
-      scope(() => {
-        for (let i = 0; i < ITERS; i++) run();
-      });
-      await gpu.sync();
-      const ms = (performance.now() - t0) / ITERS;
-      b.end();
-      const previous = best.get(name);
-      if (!previous || ms < previous.ms) best.set(name, { ms, bytes: bytesPerElement * ELEMENTS });
-    },
-  });
+  suite.add(name, group, bytesPerElement * ELEMENTS, run);
 }
 
 bench("copy", "softmax", 8, () => runUnary(x, UNARY.affine));
@@ -68,16 +55,6 @@ for (const variant of VARIANTS) {
   );
 }
 
-globalThis.addEventListener("unload", () => {
-  const copy = best.get("copy");
-  const copyGbs = copy ? copy.bytes / copy.ms / 1e6 : NaN;
-  console.log(`\nSoftmax on ${gpu.describe().description}, [${ROWS}, ${D}] (best run):`);
-  for (const [name, { ms, bytes }] of best) {
-    const gbs = bytes / ms / 1e6;
-    console.log(
-      `  ${name.padEnd(30)} ${(ms * 1000).toFixed(0).padStart(7)} µs  ${
-        gbs.toFixed(2).padStart(7)
-      } GB/s  ${(gbs / copyGbs).toFixed(2)}× copy`,
-    );
-  }
+suite.printOnUnload(`Softmax on ${gpu.describe().description}, [${ROWS}, ${D}] (best run):`, {
+  pad: 30,
 });

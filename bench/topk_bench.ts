@@ -12,50 +12,36 @@ import { topk } from "../lib/eval/topk.ts";
 import { getGpu } from "../lib/gpu/device.ts";
 import { runUnary, UNARY } from "../lib/ops/strided.ts";
 import { rand } from "../lib/tensor/create.ts";
-import { scope } from "../lib/tensor/scope.ts";
+import { DispatchBench, rate } from "./harness.ts";
 
 const gpu = await getGpu();
 const ROWS = 128;
 const N = 8192;
 const ELEMENTS = ROWS * N;
 const sims = rand([ROWS, N], { low: -1, high: 1, seed: 1 });
-const best = new Map<string, { ms: number; bytes: number }>();
+const suite = new DispatchBench(gpu, {
+  iters: 1,
+  n: 2,
+  baseline: "copy",
+  suffix: `[${ROWS}, ${N}]`,
+});
 
 function bench(name: string, bytesPerElement: number, run: () => void): void {
-  Deno.bench({
-    name: `${name} [${ROWS}, ${N}]`,
-    group: "topk",
-    baseline: name === "copy",
-    n: 2,
-    warmup: 1,
-    async fn(b) {
-      b.start();
-      const t0 = performance.now();
-      scope(run);
-      await gpu.sync();
-      const ms = performance.now() - t0;
-      b.end();
-      const previous = best.get(name);
-      if (!previous || ms < previous.ms) best.set(name, { ms, bytes: bytesPerElement * ELEMENTS });
-    },
-  });
+  suite.add(name, "topk", bytesPerElement * ELEMENTS, run);
 }
 
 bench("copy", 8, () => runUnary(sims, UNARY.affine));
 bench("topk k=20", 20, () => topk(sims, 20));
 bench("topk k=200", 20, () => topk(sims, 200));
 
-globalThis.addEventListener("unload", () => {
-  const copy = best.get("copy");
-  const copyGbs = copy ? copy.bytes / copy.ms / 1e6 : NaN;
-  console.log(`\ntopk on ${gpu.describe().description}, [${ROWS}, ${N}] (best run):`);
-  for (const [name, { ms, bytes }] of best) {
-    const gbs = bytes / ms / 1e6;
-    console.log(
-      `  ${name.padEnd(12)} ${ms.toFixed(2).padStart(9)} ms  ${
-        (ms * 1000 / ROWS).toFixed(0).padStart(6)
-      } µs/row  ` +
-        `${gbs.toFixed(2).padStart(7)} GB/s  ${(gbs / copyGbs).toFixed(2)}× copy`,
-    );
-  }
+suite.printOnUnload(`topk on ${gpu.describe().description}, [${ROWS}, ${N}] (best run):`, {
+  pad: 12,
+  row: (name, timing, copyGbs) => {
+    const { ms } = timing;
+    const gbs = rate(timing);
+    return `  ${name.padEnd(12)} ${ms.toFixed(2).padStart(9)} ms  ${
+      (ms * 1000 / ROWS).toFixed(0).padStart(6)
+    } µs/row  ` +
+      `${gbs.toFixed(2).padStart(7)} GB/s  ${(gbs / copyGbs).toFixed(2)}× copy`;
+  },
 });

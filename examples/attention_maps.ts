@@ -12,42 +12,30 @@ import { SyntheticShapes } from "../lib/data/synthetic.ts";
 import { attentionIoU, clsAttention, saveAttentionPngs } from "../lib/eval/attention_maps.ts";
 import { loadBatch } from "../lib/eval/features.ts";
 import { fromArray } from "../lib/tensor/create.ts";
-import { BACKBONE_HELP, BACKBONE_OPTIONS, backboneFromArgs } from "./backbone_args.ts";
+import { backboneOrHelp, EXAMPLE_OPTIONS, exampleHelp } from "./backbone_args.ts";
 
-const HELP = `Usage: deno run -A examples/attention_maps.ts [options]
-
-Options:
-  --n N               images scored for the IoU (default 256)
+const HELP = exampleHelp(
+  "attention_maps",
+  `  --n N               images scored for the IoU (default 256)
   --images N          images drawn as PNGs (default 4)
   --keep X            share of the attention mass the masks keep (default 0.6)
   --scale N           PNG upscaling factor (default 4)
   --output DIR        where the PNGs go (default out/attention_maps)
-  --data_seed N       seed of the synthetic images (default 1: not the pretraining images)
-  --batch_size N      images per forward pass (default 64)
-  --help              show this help
-
-${BACKBONE_HELP}`;
+  --data_seed N       seed of the synthetic images (default 1: not the pretraining images)`,
+);
 
 const { values } = parseArgs({
   options: {
-    ...BACKBONE_OPTIONS,
+    ...EXAMPLE_OPTIONS,
     n: { type: "string", default: "256" },
     images: { type: "string", default: "4" },
     keep: { type: "string", default: "0.6" },
     scale: { type: "string", default: "4" },
     output: { type: "string", default: "out/attention_maps" },
     data_seed: { type: "string", default: "1" },
-    batch_size: { type: "string", default: "64" },
-    help: { type: "boolean", default: false },
   },
 });
-if (values.help) {
-  console.log(HELP);
-  Deno.exit(0);
-}
-
-const { vit, description } = await backboneFromArgs(values);
-console.log(`backbone: ${description}`);
+const vit = await backboneOrHelp(values, HELP);
 const keep = Number(values.keep);
 const n = Number(values.n);
 const data = new SyntheticShapes({

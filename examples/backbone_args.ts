@@ -3,6 +3,7 @@
 // initialised ViT of the given architecture — and the synthetic train/test splits.
 import { SyntheticShapes } from "../lib/data/synthetic.ts";
 import { loadBackbone } from "../lib/eval/backbone.ts";
+import { type Embedder, extractFeatures, type Features } from "../lib/eval/features.ts";
 import { getGpu } from "../lib/gpu/device.ts";
 import { VisionTransformer, vitBase, type VitConfig, vitSmall, vitTiny } from "../lib/nn/vit.ts";
 
@@ -34,6 +35,45 @@ export const BACKBONE_HELP = `Backbone:
   --seed N            seed of the random initialisation (default 0)`;
 
 type Flags = { [K in keyof typeof BACKBONE_OPTIONS]?: string };
+
+/** `parseArgs` options every example takes: the backbone flags, --batch_size and --help. */
+export const EXAMPLE_OPTIONS = {
+  ...BACKBONE_OPTIONS,
+  batch_size: { type: "string", default: "64" },
+  help: { type: "boolean", default: false },
+} as const;
+
+/**
+ * The help text of `examples/<name>.ts`: the usage line, its own `options` lines, then
+ * --batch_size, --help and the backbone flags.
+ */
+export function exampleHelp(name: string, options: string): string {
+  return `Usage: deno run -A examples/${name}.ts [options]
+
+Options:
+${options}
+  --batch_size N      images per forward pass (default 64)
+  --help              show this help
+
+${BACKBONE_HELP}`;
+}
+
+/**
+ * Prints `help` and exits on --help; otherwise builds the ViT the flags ask for (see
+ * backboneFromArgs) and prints its description.
+ */
+export async function backboneOrHelp(
+  values: Flags & { help?: boolean },
+  help: string,
+): Promise<VisionTransformer> {
+  if (values.help) {
+    console.log(help);
+    Deno.exit(0);
+  }
+  const { vit, description } = await backboneFromArgs(values);
+  console.log(`backbone: ${description}`);
+  return vit;
+}
 
 /** The ViT the flags ask for, in eval mode, and a one-line description of it. */
 export async function backboneFromArgs(
@@ -83,4 +123,27 @@ export function syntheticSplits(
     train: new SyntheticShapes({ length: train, size, seed: 0 }),
     test: new SyntheticShapes({ length: test, size, seed: 1 }),
   };
+}
+
+/**
+ * Features of the train and test splits through `embed`, with a progress line on stdout, and the
+ * seconds the two extractions took.
+ */
+export async function splitFeatures(
+  splits: { train: SyntheticShapes; test: SyntheticShapes },
+  embed: Embedder,
+  batchSize: number,
+): Promise<{ train: Features; test: Features; seconds: number }> {
+  const start = performance.now();
+  const progress = (what: string) => (done: number, total: number) =>
+    Deno.stdout.writeSync(new TextEncoder().encode(`\r${what} features ${done}/${total}`));
+  const train = await extractFeatures(splits.train, embed, {
+    batchSize,
+    onProgress: progress("train"),
+  });
+  const test = await extractFeatures(splits.test, embed, {
+    batchSize,
+    onProgress: progress("test"),
+  });
+  return { train, test, seconds: (performance.now() - start) / 1000 };
 }

@@ -7,62 +7,44 @@
 // votes exp(sim / 0.07). Without --checkpoint the ViT is randomly initialised: its accuracy is
 // the baseline that pretraining must beat (chance is 12.5 % for the 8 shapes).
 import { parseArgs } from "@std/cli/parse-args";
-import { clsEmbedder, extractFeatures } from "../lib/eval/features.ts";
+import { clsEmbedder } from "../lib/eval/features.ts";
 import { knnClassify } from "../lib/eval/knn.ts";
 import {
-  BACKBONE_HELP,
-  BACKBONE_OPTIONS,
-  backboneFromArgs,
+  backboneOrHelp,
+  EXAMPLE_OPTIONS,
+  exampleHelp,
+  splitFeatures,
   syntheticSplits,
 } from "./backbone_args.ts";
 
-const HELP = `Usage: deno run -A examples/knn.ts [options]
-
-Options:
-  --train N           training (bank) images (default 512)
+const HELP = exampleHelp(
+  "knn",
+  `  --train N           training (bank) images (default 512)
   --test N            test images (default 256)
   --ks LIST           neighbour counts, comma-separated (default 10,20,100,200)
-  --temperature T     vote temperature (default 0.07)
-  --batch_size N      images per forward pass (default 64)
-  --help              show this help
-
-${BACKBONE_HELP}`;
+  --temperature T     vote temperature (default 0.07)`,
+);
 
 const { values } = parseArgs({
   options: {
-    ...BACKBONE_OPTIONS,
+    ...EXAMPLE_OPTIONS,
     train: { type: "string", default: "512" },
     test: { type: "string", default: "256" },
     ks: { type: "string", default: "10,20,100,200" },
     temperature: { type: "string", default: "0.07" },
-    batch_size: { type: "string", default: "64" },
-    help: { type: "boolean", default: false },
   },
 });
-if (values.help) {
-  console.log(HELP);
-  Deno.exit(0);
-}
-
-const { vit, description } = await backboneFromArgs(values);
-console.log(`backbone: ${description}`);
+const vit = await backboneOrHelp(values, HELP);
 const splits = syntheticSplits(vit, Number(values.train), Number(values.test));
-const batchSize = Number(values.batch_size);
-const start = performance.now();
-const progress = (what: string) => (done: number, total: number) =>
-  Deno.stdout.writeSync(new TextEncoder().encode(`\r${what} features ${done}/${total}`));
-const train = await extractFeatures(splits.train, clsEmbedder(vit), {
-  batchSize,
-  onProgress: progress("train"),
-});
-const test = await extractFeatures(splits.test, clsEmbedder(vit), {
-  batchSize,
-  onProgress: progress("test"),
-});
+const { train, test, seconds } = await splitFeatures(
+  splits,
+  clsEmbedder(vit),
+  Number(values.batch_size),
+);
 const extracted = performance.now();
 console.log(
   `\rfeatures: ${train.count} train + ${test.count} test, D ${train.dim}, ` +
-    `${((extracted - start) / 1000).toFixed(1)} s`,
+    `${seconds.toFixed(1)} s`,
 );
 
 const results = await knnClassify({

@@ -8,34 +8,30 @@
 // lr). Prints the test accuracy per epoch and the best top-1. Without --checkpoint the ViT is
 // randomly initialised (chance is 12.5 % for the 8 shapes).
 import { parseArgs } from "@std/cli/parse-args";
-import { extractFeatures } from "../lib/eval/features.ts";
 import { probeEmbedder, trainLinearProbe } from "../lib/eval/linear_probe.ts";
 import {
-  BACKBONE_HELP,
-  BACKBONE_OPTIONS,
-  backboneFromArgs,
+  backboneOrHelp,
+  EXAMPLE_OPTIONS,
+  exampleHelp,
+  splitFeatures,
   syntheticSplits,
 } from "./backbone_args.ts";
 
-const HELP = `Usage: deno run -A examples/linear_probe.ts [options]
-
-Options:
-  --train N           training images (default 256)
+const HELP = exampleHelp(
+  "linear_probe",
+  `  --train N           training images (default 256)
   --test N            test images (default 256)
   --n_last_blocks N   CLS tokens of the last N blocks are concatenated (default 4, capped at
                       the depth; dino: 4 for ViT-S, 1 for ViT-B)
   --avgpool           also append the mean patch token of the last block (dino: ViT-B)
   --epochs N          probe epochs (default 50)
   --lr X              peak learning rate, cosine to 0 (default 0.1)
-  --probe_batch N     probe batch size (default 256)
-  --batch_size N      images per forward pass (default 64)
-  --help              show this help
-
-${BACKBONE_HELP}`;
+  --probe_batch N     probe batch size (default 256)`,
+);
 
 const { values } = parseArgs({
   options: {
-    ...BACKBONE_OPTIONS,
+    ...EXAMPLE_OPTIONS,
     train: { type: "string", default: "512" },
     test: { type: "string", default: "256" },
     n_last_blocks: { type: "string", default: "4" },
@@ -43,34 +39,18 @@ const { values } = parseArgs({
     epochs: { type: "string", default: "50" },
     lr: { type: "string", default: "0.1" },
     probe_batch: { type: "string", default: "256" },
-    batch_size: { type: "string", default: "64" },
-    help: { type: "boolean", default: false },
   },
 });
-if (values.help) {
-  console.log(HELP);
-  Deno.exit(0);
-}
-
-const { vit, description } = await backboneFromArgs(values);
-console.log(`backbone: ${description}`);
+const vit = await backboneOrHelp(values, HELP);
 const nLastBlocks = Math.min(Number(values.n_last_blocks), vit.config.depth);
 const embed = probeEmbedder(vit, { nLastBlocks, avgPool: values.avgpool });
 const splits = syntheticSplits(vit, Number(values.train), Number(values.test));
-const batchSize = Number(values.batch_size);
-const start = performance.now();
-const progress = (what: string) => (done: number, total: number) =>
-  Deno.stdout.writeSync(new TextEncoder().encode(`\r${what} features ${done}/${total}`));
-const train = await extractFeatures(splits.train, embed, {
-  batchSize,
-  onProgress: progress("train"),
-});
-const test = await extractFeatures(splits.test, embed, { batchSize, onProgress: progress("test") });
+const { train, test, seconds } = await splitFeatures(splits, embed, Number(values.batch_size));
 const extracted = performance.now();
 console.log(
   `\rfeatures: CLS of the last ${nLastBlocks} blocks${values.avgpool ? " + mean patch" : ""}, ` +
     `D ${train.dim}; ${train.count} train + ${test.count} test, ` +
-    `${((extracted - start) / 1000).toFixed(1)} s`,
+    `${seconds.toFixed(1)} s`,
 );
 
 const epochs = Number(values.epochs);

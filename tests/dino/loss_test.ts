@@ -8,25 +8,12 @@ import { ShapeError } from "../../lib/errors.ts";
 import { sizeClass } from "../../lib/gpu/buffer_pool.ts";
 import { getGpu } from "../../lib/gpu/device.ts";
 import { fromArray, zeros } from "../../lib/tensor/create.ts";
-import { type HostTensor, maxAbs, maxAbsDiff } from "../../lib/tensor/host.ts";
 import { scope } from "../../lib/tensor/scope.ts";
+import { assertClose, randomHost } from "../helpers.ts";
 
 await getGpu();
 
 const ref = dinoLoss.reference;
-
-function randomHost(shape: number[], rng: Rng, std = 1): HostTensor & { data: Float32Array } {
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < data.length; i++) data[i] = std * rng.normal();
-  return { shape, data };
-}
-
-/** f32 GPU vs float64 reference: the fixture rule, max|got − ref| ≤ tol · max(1, max|ref|). */
-function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string) {
-  const err = maxAbsDiff(got, want);
-  const allowed = tol * Math.max(1, maxAbs(want));
-  assert.ok(err <= allowed, `${what}: max abs err ${err} > ${allowed}`);
-}
 
 Deno.test("dinoLoss.reference backward matches finite differences", () => {
   // Central differences in float64 with h = 1e-6 on logits scaled by 1/τs = 10: error

@@ -1,34 +1,17 @@
 import assert from "@std/assert";
 import { getGpu } from "../../lib/gpu/device.ts";
-import { DINO_DEFAULTS, type DinoConfig } from "../../lib/dino/config.ts";
+import type { DinoConfig } from "../../lib/dino/config.ts";
 import { checkpointPath, pretrain } from "../../lib/dino/pretrain.ts";
 import { NonFiniteLossError } from "../../lib/dino/train.ts";
 import { dinoDefault, type MultiCropConfig } from "../../lib/data/augment.ts";
 import { SyntheticShapes } from "../../lib/data/synthetic.ts";
 import { readCheckpoint } from "../../lib/io/checkpoint.ts";
 import { SafetensorsError } from "../../lib/io/safetensors.ts";
+import { TINY } from "./tiny_config.ts";
 
 await getGpu();
 
-const CONFIG: DinoConfig = {
-  ...DINO_DEFAULTS,
-  arch: "vit_tiny",
-  patchSize: 8,
-  globalSize: 16,
-  localSize: 8,
-  embedDim: 24,
-  depth: 2,
-  numHeads: 2,
-  outDim: 64,
-  headHiddenDim: 32,
-  headBottleneckDim: 16,
-  batchSize: 4,
-  epochs: 2,
-  warmupEpochs: 1,
-  localCropsNumber: 2,
-  dropPathRate: 0.1,
-  seed: 3,
-};
+const CONFIG: DinoConfig = { ...TINY, seed: 3 };
 const AUGMENT: MultiCropConfig = {
   ...dinoDefault,
   globalSize: 16,

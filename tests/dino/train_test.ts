@@ -1,31 +1,11 @@
 import assert from "@std/assert";
 import { getGpu } from "../../lib/gpu/device.ts";
-import { DINO_DEFAULTS, type DinoConfig } from "../../lib/dino/config.ts";
 import { DinoTrainer, NonFiniteLossError } from "../../lib/dino/train.ts";
 import { randn } from "../../lib/tensor/create.ts";
 import type { Tensor } from "../../lib/tensor/tensor.ts";
+import { TINY } from "./tiny_config.ts";
 
 const gpu = await getGpu();
-
-/** A tiny run: ViT with D 24, depth 2, 8 px patches on 16 px globals and 8 px locals. */
-const TINY: DinoConfig = {
-  ...DINO_DEFAULTS,
-  arch: "vit_tiny",
-  patchSize: 8,
-  globalSize: 16,
-  localSize: 8,
-  embedDim: 24,
-  depth: 2,
-  numHeads: 2,
-  outDim: 64,
-  headHiddenDim: 32,
-  headBottleneckDim: 16,
-  batchSize: 4,
-  epochs: 2,
-  warmupEpochs: 1,
-  localCropsNumber: 2,
-  dropPathRate: 0.1,
-};
 
 function crops(seed: number, config = TINY): Tensor[] {
   const b = config.batchSize;

@@ -3,22 +3,11 @@ import { Rng } from "../../lib/data/rng.ts";
 import { getGpu } from "../../lib/gpu/device.ts";
 import { erf, erfc, gelu } from "../../lib/ops/activation.ts";
 import { fromArray } from "../../lib/tensor/create.ts";
-import { maxAbs, maxAbsDiff } from "../../lib/tensor/host.ts";
 import { scope } from "../../lib/tensor/scope.ts";
+import { assertClose, randomData } from "../helpers.ts";
 
 const gpu = await getGpu();
 const live = () => gpu.pool.stats().liveBytes;
-
-function randomData(rng: Rng, n: number, scale = 1): Float32Array {
-  return Float32Array.from({ length: n }, () => scale * rng.normal());
-}
-
-/** Asserts the fixture rule max|got − ref| ≤ tol · max(1, max|ref|). */
-function assertClose(got: ArrayLike<number>, ref: ArrayLike<number>, tol: number, what: string) {
-  const err = maxAbsDiff(got, ref);
-  const allowed = tol * Math.max(1, maxAbs(ref));
-  assert.ok(err <= allowed, `${what}: max abs err ${err} > allowed ${allowed}`);
-}
 
 Deno.test("erf() and erfc() match tabulated values to ~1e-15", () => {
   // Values from Abramowitz & Stegun table 7.1 / mpmath.

@@ -9,23 +9,11 @@ import { fromArray, zeros } from "../../lib/tensor/create.ts";
 import { type HostTensor, maxAbs, maxAbsDiff } from "../../lib/tensor/host.ts";
 import { scope } from "../../lib/tensor/scope.ts";
 import type { Tensor } from "../../lib/tensor/tensor.ts";
+import { assertClose, randomHost } from "../helpers.ts";
 
 await getGpu();
 
 const ref = attention.reference;
-
-function randomHost(shape: number[], rng: Rng, std = 1): HostTensor & { data: Float32Array } {
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < data.length; i++) data[i] = std * rng.normal();
-  return { shape, data };
-}
-
-/** f32 GPU vs float64 reference: the fixture rule, max|got − ref| ≤ tol · max(1, max|ref|). */
-function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string) {
-  const err = maxAbsDiff(got, want);
-  const allowed = tol * Math.max(1, maxAbs(want));
-  assert.ok(err <= allowed, `${what}: max abs err ${err} > ${allowed}`);
-}
 
 Deno.test("attention.reference backward matches finite differences", () => {
   // L = Σ O·dO; central differences in float64 with h = 1e-6 have error ~h² + 1e-16/h ≈ 1e-10.

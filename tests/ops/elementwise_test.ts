@@ -5,25 +5,12 @@ import { getGpu } from "../../lib/gpu/device.ts";
 import { add, div, exp, log, mul, relu, scale, sqrt, sub } from "../../lib/ops/elementwise.ts";
 import { sum } from "../../lib/ops/reduce.ts";
 import { fromArray } from "../../lib/tensor/create.ts";
-import { maxAbs, maxAbsDiff } from "../../lib/tensor/host.ts";
 import { scope } from "../../lib/tensor/scope.ts";
 import type { Tensor } from "../../lib/tensor/tensor.ts";
+import { assertClose, numel, randomData } from "../helpers.ts";
 
 const gpu = await getGpu();
 const live = () => gpu.pool.stats().liveBytes;
-const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-
-function randomData(rng: Rng, n: number, scale = 1, offset = 0): Float32Array {
-  return Float32Array.from({ length: n }, () => offset + scale * rng.normal());
-}
-
-/** Asserts the fixture rule max|got − ref| ≤ tol · max(1, max|ref|). */
-function assertClose(got: ArrayLike<number>, ref: ArrayLike<number>, tol: number, what: string) {
-  const err = maxAbsDiff(got, ref);
-  const allowed = tol * Math.max(1, maxAbs(ref));
-  assert.ok(err <= allowed, `${what}: max abs err ${err} > allowed ${allowed}`);
-}
-
 /** numpy broadcasting of two shapes, in plain TS. */
 function broadcast(a: number[], b: number[]): number[] {
   const rank = Math.max(a.length, b.length);

@@ -4,18 +4,11 @@ import { ShapeError } from "../../lib/errors.ts";
 import { getGpu } from "../../lib/gpu/device.ts";
 import { crossEntropy, encodeCrossEntropy } from "../../lib/ops/loss.ts";
 import { fromArray } from "../../lib/tensor/create.ts";
-import { maxAbs, maxAbsDiff } from "../../lib/tensor/host.ts";
 import { scope } from "../../lib/tensor/scope.ts";
+import { assertClose } from "../helpers.ts";
 
 const gpu = await getGpu();
 const live = () => gpu.pool.stats().liveBytes;
-
-/** Asserts the fixture rule max|got − ref| ≤ tol · max(1, max|ref|). */
-function assertClose(got: ArrayLike<number>, ref: ArrayLike<number>, tol: number, what: string) {
-  const err = maxAbsDiff(got, ref);
-  const allowed = tol * Math.max(1, maxAbs(ref));
-  assert.ok(err <= allowed, `${what}: max abs err ${err} > allowed ${allowed}`);
-}
 
 function randomLogits(rng: Rng, n: number, scale = 1, offset = 0): Float32Array {
   return Float32Array.from({ length: n }, () => offset + scale * rng.normal());

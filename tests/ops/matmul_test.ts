@@ -17,23 +17,11 @@ import { fromArray } from "../../lib/tensor/create.ts";
 import { type HostTensor, maxAbs, maxAbsDiff } from "../../lib/tensor/host.ts";
 import { scope } from "../../lib/tensor/scope.ts";
 import { Tensor } from "../../lib/tensor/tensor.ts";
+import { assertClose, numel, randomData } from "../helpers.ts";
 
 const gpu = await getGpu();
 const live = () => gpu.pool.stats().liveBytes;
 const MODES = ["nn", "tn", "nt", "tt"] as const;
-
-function randomData(rng: Rng, n: number, scale = 1): Float32Array {
-  return Float32Array.from({ length: n }, () => scale * rng.normal());
-}
-
-/** Asserts the fixture rule max|got − ref| ≤ tol · max(1, max|ref|). */
-function assertClose(got: ArrayLike<number>, ref: ArrayLike<number>, tol: number, what: string) {
-  const err = maxAbsDiff(got, ref);
-  const allowed = tol * Math.max(1, maxAbs(ref));
-  assert.ok(err <= allowed, `${what}: max abs err ${err} > allowed ${allowed}`);
-}
-
-const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Stored shapes of A and B for `mode`, with a batch dim on the operands that `batched` names. */
 function storedShapes(

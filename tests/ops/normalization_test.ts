@@ -12,8 +12,9 @@ import {
 } from "../../lib/ops/normalization.ts";
 import type { RowVariant } from "../../lib/ops/rowwise.ts";
 import { fromArray } from "../../lib/tensor/create.ts";
-import { type HostTensor, maxAbs, maxAbsDiff } from "../../lib/tensor/host.ts";
+import type { HostTensor } from "../../lib/tensor/host.ts";
 import { scope } from "../../lib/tensor/scope.ts";
+import { assertClose, dot, numericGrad, randomData } from "../helpers.ts";
 
 const gpu = await getGpu();
 const live = () => gpu.pool.stats().liveBytes;
@@ -23,36 +24,6 @@ const live = () => gpu.pool.stats().liveBytes;
 const ODD_SHAPES = [[1, 1], [7, 13], [3, 1025], [5, 257]];
 // The ops pick one variant per adapter; the tests run both.
 const VARIANTS: RowVariant[] = ["rowwise", "workgroup"];
-
-function randomData(rng: Rng, n: number, scale = 1, offset = 0): Float32Array {
-  return Float32Array.from({ length: n }, () => offset + scale * rng.normal());
-}
-
-/** Asserts the fixture rule max|got − ref| ≤ tol · max(1, max|ref|). */
-function assertClose(got: ArrayLike<number>, ref: ArrayLike<number>, tol: number, what: string) {
-  const err = maxAbsDiff(got, ref);
-  const allowed = tol * Math.max(1, maxAbs(ref));
-  assert.ok(err <= allowed, `${what}: max abs err ${err} > allowed ${allowed}`);
-}
-
-/** Central differences of the scalar f at `at`, in float64. */
-function numericGrad(f: (v: Float64Array) => number, at: Float64Array, h = 1e-6): Float64Array {
-  const grad = new Float64Array(at.length);
-  for (let i = 0; i < at.length; i++) {
-    const v = Float64Array.from(at);
-    v[i] = at[i] + h;
-    const up = f(v);
-    v[i] = at[i] - h;
-    grad[i] = (up - f(v)) / (2 * h);
-  }
-  return grad;
-}
-
-const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-};
 
 Deno.test("layerNorm.reference backward matches finite differences", () => {
   const rng = new Rng(1);

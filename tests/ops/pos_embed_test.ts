@@ -13,24 +13,12 @@ import {
   type PosEmbedMode,
 } from "../../lib/ops/pos_embed.ts";
 import { fromArray, zeros } from "../../lib/tensor/create.ts";
-import { type HostTensor, maxAbs, maxAbsDiff } from "../../lib/tensor/host.ts";
+import { type HostTensor, maxAbsDiff } from "../../lib/tensor/host.ts";
 import { scope } from "../../lib/tensor/scope.ts";
 import { hostTensor } from "../../tools/golden/compare.ts";
+import { assertClose, randomHost } from "../helpers.ts";
 
 await getGpu();
-
-function randomHost(shape: number[], rng: Rng): HostTensor & { data: Float32Array } {
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < data.length; i++) data[i] = rng.normal();
-  return { shape, data };
-}
-
-/** The fixture rule: max|got − want| ≤ tol · max(1, max|want|). */
-function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string) {
-  const err = maxAbsDiff(got, want);
-  const allowed = tol * Math.max(1, maxAbs(want));
-  assert.ok(err <= allowed, `${what}: max abs err ${err} > ${allowed}`);
-}
 
 /** The README §8 weights at fraction t, written out independently of lib/ops/pos_embed.ts. */
 function readmeWeights(t: number): number[] {

@@ -3,40 +3,32 @@ import { Rng } from "../../lib/data/rng.ts";
 import { getGpu } from "../../lib/gpu/device.ts";
 import { mean, sum, sumOfSquares, sumTo } from "../../lib/ops/reduce.ts";
 import { fromArray } from "../../lib/tensor/create.ts";
-import { type HostTensor, maxAbs, maxAbsDiff } from "../../lib/tensor/host.ts";
+import type { HostTensor } from "../../lib/tensor/host.ts";
 import { scope } from "../../lib/tensor/scope.ts";
+import { assertClose, numel, randomData } from "../helpers.ts";
 
 const gpu = await getGpu();
 const live = () => gpu.pool.stats().liveBytes;
-const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
-function randomData(rng: Rng, n: number, scale = 1, offset = 0): Float32Array {
-  return Float32Array.from({ length: n }, () => offset + scale * rng.normal());
-}
-
-/** Asserts the fixture rule max|got − ref| ≤ tol · max(1, max|ref|). */
-function assertClose(got: ArrayLike<number>, ref: ArrayLike<number>, tol: number, what: string) {
-  const err = maxAbsDiff(got, ref);
-  const allowed = tol * Math.max(1, maxAbs(ref));
-  assert.ok(err <= allowed, `${what}: max abs err ${err} > allowed ${allowed}`);
+/** Index into the kept shape (size 1 at every reduced dim) of flat index `i` of `shape`. */
+function keptIndex(i: number, shape: number[], kept: number[], dims: number[]): number {
+  let rest = i;
+  let o = 0;
+  let stride = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const c = rest % shape[d];
+    rest = Math.floor(rest / shape[d]);
+    if (!dims.includes(d)) o += c * stride;
+    stride *= kept[d];
+  }
+  return o;
 }
 
 /** Sum over `dims` with plain loops; the kept shape has size 1 at every reduced dim. */
 function sumLoops(data: ArrayLike<number>, shape: number[], dims: number[]): Float64Array {
   const kept = shape.map((d, i) => (dims.includes(i) ? 1 : d));
   const out = new Float64Array(numel(kept));
-  for (let i = 0; i < data.length; i++) {
-    let rest = i;
-    let o = 0;
-    let stride = 1;
-    for (let d = shape.length - 1; d >= 0; d--) {
-      const c = rest % shape[d];
-      rest = Math.floor(rest / shape[d]);
-      if (!dims.includes(d)) o += c * stride;
-      stride *= kept[d];
-    }
-    out[o] += data[i];
-  }
+  for (let i = 0; i < data.length; i++) out[keptIndex(i, shape, kept, dims)] += data[i];
   return out;
 }
 
@@ -44,18 +36,7 @@ function sumLoops(data: ArrayLike<number>, shape: number[], dims: number[]): Flo
 function expandLoops(g: ArrayLike<number>, shape: number[], dims: number[]): Float64Array {
   const kept = shape.map((d, i) => (dims.includes(i) ? 1 : d));
   const out = new Float64Array(numel(shape));
-  for (let i = 0; i < out.length; i++) {
-    let rest = i;
-    let o = 0;
-    let stride = 1;
-    for (let d = shape.length - 1; d >= 0; d--) {
-      const c = rest % shape[d];
-      rest = Math.floor(rest / shape[d]);
-      if (!dims.includes(d)) o += c * stride;
-      stride *= kept[d];
-    }
-    out[i] = g[o];
-  }
+  for (let i = 0; i < out.length; i++) out[i] = g[keptIndex(i, shape, kept, dims)];
   return out;
 }
 

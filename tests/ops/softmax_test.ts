@@ -10,8 +10,8 @@ import {
   softmax,
 } from "../../lib/ops/softmax.ts";
 import { fromArray } from "../../lib/tensor/create.ts";
-import { maxAbs, maxAbsDiff } from "../../lib/tensor/host.ts";
 import { scope } from "../../lib/tensor/scope.ts";
+import { assertClose, numericGrad, randomData } from "../helpers.ts";
 
 const gpu = await getGpu();
 const live = () => gpu.pool.stats().liveBytes;
@@ -22,29 +22,6 @@ const ODD_SHAPES = [[1, 1], [7, 13], [3, 1025], [5, 257]];
 const OPS = [softmax, logSoftmax];
 // The ops pick one variant per adapter; the tests run both.
 const VARIANTS: RowVariant[] = ["rowwise", "workgroup"];
-
-function randomData(rng: Rng, n: number, scale = 1, offset = 0): Float32Array {
-  return Float32Array.from({ length: n }, () => offset + scale * rng.normal());
-}
-
-/** Asserts the fixture rule max|got − ref| ≤ tol · max(1, max|ref|). */
-function assertClose(got: ArrayLike<number>, ref: ArrayLike<number>, tol: number, what: string) {
-  const err = maxAbsDiff(got, ref);
-  const allowed = tol * Math.max(1, maxAbs(ref));
-  assert.ok(err <= allowed, `${what}: max abs err ${err} > allowed ${allowed}`);
-}
-
-function numericGrad(f: (v: Float64Array) => number, at: Float64Array, h = 1e-6): Float64Array {
-  const grad = new Float64Array(at.length);
-  for (let i = 0; i < at.length; i++) {
-    const v = Float64Array.from(at);
-    v[i] = at[i] + h;
-    const up = f(v);
-    v[i] = at[i] - h;
-    grad[i] = (up - f(v)) / (2 * h);
-  }
-  return grad;
-}
 
 Deno.test("softmax.reference and logSoftmax.reference backward match finite differences", () => {
   const rng = new Rng(1);

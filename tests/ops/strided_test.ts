@@ -6,8 +6,8 @@ import type { Dispatch } from "../../lib/gpu/dispatch.ts";
 // initialises strided.ts before elementwise.ts reads its op codes (a module cycle).
 import { fromArray, full, zeros } from "../../lib/tensor/create.ts";
 import { BINARY, runBinary, runBinaryInPlace, runUnary, UNARY } from "../../lib/ops/strided.ts";
-import { maxAbs, maxAbsDiff } from "../../lib/tensor/host.ts";
 import { scope } from "../../lib/tensor/scope.ts";
+import { assertClose } from "../helpers.ts";
 
 const gpu = await getGpu();
 const live = () => gpu.pool.stats().liveBytes;
@@ -34,12 +34,6 @@ function dispatchedKernels(fn: () => void): string[] {
     stream.dispatch = original;
   }
   return labels;
-}
-
-function assertClose(got: ArrayLike<number>, ref: ArrayLike<number>, tol: number, what: string) {
-  const err = maxAbsDiff(got, ref);
-  const allowed = tol * Math.max(1, maxAbs(ref));
-  assert.ok(err <= allowed, `${what}: max abs err ${err} > allowed ${allowed}`);
 }
 
 const f32 = Math.fround;

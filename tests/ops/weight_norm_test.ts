@@ -7,8 +7,9 @@ import { ShapeError } from "../../lib/errors.ts";
 import { linear } from "../../lib/ops/matmul.ts";
 import { weightNorm } from "../../lib/ops/weight_norm.ts";
 import { fromArray, zeros } from "../../lib/tensor/create.ts";
-import { type HostTensor, maxAbs, maxAbsDiff } from "../../lib/tensor/host.ts";
+import type { HostTensor } from "../../lib/tensor/host.ts";
 import { scope } from "../../lib/tensor/scope.ts";
+import { assertClose } from "../helpers.ts";
 
 await getGpu();
 
@@ -23,13 +24,6 @@ function randomHost(
   const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
   for (let i = 0; i < data.length; i++) data[i] = rng.range(lo, hi);
   return { shape, data };
-}
-
-/** f32 GPU vs float64 reference: the fixture rule, max|got − ref| ≤ tol · max(1, max|ref|). */
-function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string) {
-  const err = maxAbsDiff(got, want);
-  const allowed = tol * Math.max(1, maxAbs(want));
-  assert.ok(err <= allowed, `${what}: max abs err ${err} > ${allowed}`);
 }
 
 Deno.test("weightNorm.reference backward matches finite differences", () => {
