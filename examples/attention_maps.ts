@@ -7,12 +7,11 @@
 // the attention masks (keeping 60 % of the attention mass) against the ground-truth foreground
 // masks, for the mean over heads and the best head. A randomly initialised ViT gives the
 // baseline; DINO's teacher should segment the shapes far better.
-import { parseArgs } from "@std/cli/parse-args";
 import { SyntheticShapes } from "../lib/data/synthetic.ts";
 import { attentionIoU, clsAttention, saveAttentionPngs } from "../lib/eval/attention_maps.ts";
 import { loadBatch } from "../lib/eval/features.ts";
 import { fromArray } from "../lib/tensor/create.ts";
-import { backboneOrHelp, EXAMPLE_OPTIONS, exampleHelp } from "./backbone_args.ts";
+import { backboneOrHelp, EXAMPLE_OPTIONS, exampleHelp, parseFlags } from "./backbone_args.ts";
 
 const HELP = exampleHelp(
   "attention_maps",
@@ -24,7 +23,7 @@ const HELP = exampleHelp(
   --data_seed N       seed of the synthetic images (default 1: not the pretraining images)`,
 );
 
-const { values } = parseArgs({
+const { values } = parseFlags({
   options: {
     ...EXAMPLE_OPTIONS,
     n: { type: "string", default: "256" },

@@ -1,6 +1,7 @@
 // Shared by examples/knn.ts, examples/linear_probe.ts and examples/attention_maps.ts (not run on
 // its own): the command-line flags that choose the backbone — a checkpoint, or a randomly
 // initialised ViT of the given architecture — and the synthetic train/test splits.
+import { parseArgs } from "@std/cli/parse-args";
 import { SyntheticShapes } from "../lib/data/synthetic.ts";
 import { loadBackbone } from "../lib/eval/backbone.ts";
 import { type Embedder, extractFeatures, type Features } from "../lib/eval/features.ts";
@@ -146,4 +147,19 @@ export async function splitFeatures(
     onProgress: progress("test"),
   });
   return { train, test, seconds: (performance.now() - start) / 1000 };
+}
+
+/**
+ * `parseArgs` that turns a bad flag into one line (`Unknown option '--out'; see --help`) and exit
+ * code 2 instead of a stack trace.
+ */
+export function parseFlags<T extends NonNullable<Parameters<typeof parseArgs>[0]>>(
+  config: T,
+): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    console.error(`${(error as Error).message}; see --help`);
+    Deno.exit(2);
+  }
 }

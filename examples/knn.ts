@@ -6,13 +6,13 @@
 // features of a train split (the bank) and a test split, cosine similarity and top-k on the GPU,
 // votes exp(sim / 0.07). Without --checkpoint the ViT is randomly initialised: its accuracy is
 // the baseline that pretraining must beat (chance is 12.5 % for the 8 shapes).
-import { parseArgs } from "@std/cli/parse-args";
 import { clsEmbedder } from "../lib/eval/features.ts";
 import { knnClassify } from "../lib/eval/knn.ts";
 import {
   backboneOrHelp,
   EXAMPLE_OPTIONS,
   exampleHelp,
+  parseFlags,
   splitFeatures,
   syntheticSplits,
 } from "./backbone_args.ts";
@@ -25,7 +25,7 @@ const HELP = exampleHelp(
   --temperature T     vote temperature (default 0.07)`,
 );
 
-const { values } = parseArgs({
+const { values } = parseFlags({
   options: {
     ...EXAMPLE_OPTIONS,
     train: { type: "string", default: "512" },

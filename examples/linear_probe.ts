@@ -7,12 +7,12 @@
 // standardised, and a linear classifier is trained on the GPU with SGD (momentum 0.9, cosine
 // lr). Prints the test accuracy per epoch and the best top-1. Without --checkpoint the ViT is
 // randomly initialised (chance is 12.5 % for the 8 shapes).
-import { parseArgs } from "@std/cli/parse-args";
 import { probeEmbedder, trainLinearProbe } from "../lib/eval/linear_probe.ts";
 import {
   backboneOrHelp,
   EXAMPLE_OPTIONS,
   exampleHelp,
+  parseFlags,
   splitFeatures,
   syntheticSplits,
 } from "./backbone_args.ts";
@@ -29,7 +29,7 @@ const HELP = exampleHelp(
   --probe_batch N     probe batch size (default 256)`,
 );
 
-const { values } = parseArgs({
+const { values } = parseFlags({
   options: {
     ...EXAMPLE_OPTIONS,
     train: { type: "string", default: "512" },

@@ -8,7 +8,6 @@
 // bar on a terminal, a JSONL log, a loss-curve PNG and an atomic checkpoint every epoch in
 // --output_dir, --resume, and Ctrl-C saves before exiting. At the end the teacher backbone is
 // evaluated on frozen features: k-NN, linear probe and (synthetic shapes) attention-mask IoU.
-import { parseArgs } from "@std/cli/parse-args";
 import {
   buildDinoModel,
   checkpointPath,
@@ -33,6 +32,7 @@ import {
   SyntheticShapes,
   type VisionTransformer,
 } from "../mod.ts";
+import { parseFlags } from "./backbone_args.ts";
 
 const FLAGS: Record<string, [string, keyof DinoConfig | null]> = {
   arch: ["vit_tiny | vit_small | vit_base", "arch"],
@@ -69,7 +69,7 @@ const FLAGS: Record<string, [string, keyof DinoConfig | null]> = {
   img_size: ["resize folder images to this side before cropping", null],
 };
 
-const { values } = parseArgs({
+const { values } = parseFlags({
   options: {
     ...Object.fromEntries(Object.keys(FLAGS).map((k) => [k, { type: "string" as const }])),
     resume: { type: "boolean", default: false },
