@@ -236,8 +236,11 @@ export function getGpu(): Promise<Gpu> {
     defaultGpu = null;
     defaultGpuResolved = null;
   }
-  defaultGpu ??= Gpu.create().then((gpu) => (defaultGpuResolved = gpu));
-  defaultGpu.catch(() => (defaultGpu = null));
+  if (!defaultGpu) {
+    defaultGpu = Gpu.create().then((gpu) => (defaultGpuResolved = gpu));
+    // A failed creation is retried by the next call.
+    defaultGpu.catch(() => (defaultGpu = null));
+  }
   return defaultGpu;
 }
 

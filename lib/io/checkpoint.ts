@@ -26,26 +26,34 @@ export interface Checkpoint {
   metadata: Record<string, string>;
 }
 
+/**
+ * SHA-256 over the metadata (without `checksum`), then each tensor's name, dtype, shape and
+ * SHA-256 of its bytes, in name order. Hashing each tensor in place avoids copying the whole
+ * checkpoint into one buffer (hundreds of MB for ViT-S).
+ */
 async function checksum(
   metadata: Record<string, string>,
   tensors: Record<string, SafetensorsTensor>,
 ): Promise<string> {
   const keys = Object.keys(metadata).filter((k) => k !== "checksum").sort();
-  const header = new TextEncoder().encode(JSON.stringify(keys.map((k) => [k, metadata[k]])));
-  const names = Object.keys(tensors).sort();
-  const parts: Uint8Array[] = [header];
-  for (const name of names) {
+  const lines = [JSON.stringify(keys.map((k) => [k, metadata[k]]))];
+  for (const name of Object.keys(tensors).sort()) {
     const t = tensors[name];
-    parts.push(new TextEncoder().encode(`${name}:${t.dtype}:${t.shape.join(",")};`));
-    parts.push(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    const bytes = new Uint8Array(
+      t.data.buffer as ArrayBuffer,
+      t.data.byteOffset,
+      t.data.byteLength,
+    );
+    lines.push(
+      `${name}:${t.dtype}:${t.shape.join(",")}:${
+        hex(await crypto.subtle.digest("SHA-256", bytes))
+      }`,
+    );
   }
-  const all = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.byteLength;
-  }
-  const digest = await crypto.subtle.digest("SHA-256", all);
+  return hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(lines.join("\n"))));
+}
+
+function hex(digest: ArrayBuffer): string {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 

@@ -18,10 +18,8 @@ export const UNARY = {
   sqrt: 3,
   relu: 4,
   square: 5,
-  rsqrt: 6,
-  reciprocal: 7,
-  abs: 8,
-  sign: 9,
+  abs: 6,
+  sign: 7,
 } as const;
 
 /** Binary op codes of elementwise.wgsl. */

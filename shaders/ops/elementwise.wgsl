@@ -1,6 +1,5 @@
 // elementwise.wgsl — unary and binary elementwise ops, selected by the OP override.
-//   unary  (OP): 0 affine alpha·x + beta, 1 exp, 2 log, 3 sqrt, 4 relu, 5 square, 6 rsqrt,
-//                7 neg-safe reciprocal 1/x, 8 abs, 9 sign
+//   unary  (OP): 0 affine alpha·x + beta, 1 exp, 2 log, 3 sqrt, 4 relu, 5 square, 6 abs, 7 sign
 //   binary (OP): 0 a + b, 1 a − b, 2 a · b, 3 a / b, 4 relu backward b·[a > 0], 5 a + alpha·b,
 //                6 max(a, b), 7 a·b·alpha + beta, 8 alpha·a + beta·b
 //   Backward of each op is built from these same entry points in lib/ops/elementwise.ts.
@@ -56,9 +55,7 @@ fn unary_op(x: f32) -> f32 {
   if (OP == 3u) { return sqrt(x); }
   if (OP == 4u) { return max(x, 0.0); }
   if (OP == 5u) { return x * x; }
-  if (OP == 6u) { return inverseSqrt(x); }
-  if (OP == 7u) { return 1.0 / x; }
-  if (OP == 8u) { return abs(x); }
+  if (OP == 6u) { return abs(x); }
   return sign(x);
 }
 

@@ -9,7 +9,7 @@
  */
 import type { SafetensorsFile } from "../../lib/io/safetensors.ts";
 import { DINO_DEFAULTS, type DinoConfig } from "../../lib/dino/config.ts";
-import { teacherProbs } from "../../lib/dino/loss.ts";
+import { teacherProbs, updateCenter } from "../../lib/dino/loss.ts";
 import { buildDinoModel, DinoTrainer } from "../../lib/dino/train.ts";
 import { slice } from "../../lib/ops/movement.ts";
 import type { Tensor } from "../../lib/tensor/tensor.ts";
@@ -188,7 +188,6 @@ export async function check(file: SafetensorsFile): Promise<CaseResult[]> {
   for (const [name, param] of trainer.teacher.namedParameters()) {
     await cmp(update, `teacher_after.${name}`, param.view(param.shape));
   }
-  const { updateCenter } = await import("../../lib/dino/loss.ts");
   updateCenter(trainer.center, out.teacherOut, c.center_momentum);
   await cmp(update, "center_after", trainer.center.view(trainer.center.shape));
   trainer.dispose();
