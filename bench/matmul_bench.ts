@@ -34,8 +34,8 @@ interface Shape {
   problem: MatmulProblem;
 }
 
-function problem(m: number, k: number, n: number, mode: string): MatmulProblem {
-  return { m, n, k, batch: 1, transposeA: mode[0] === "t", transposeB: mode[1] === "t" };
+function problem(m: number, k: number, n: number, mode: string, batch = 1): MatmulProblem {
+  return { m, n, k, batch, transposeA: mode[0] === "t", transposeB: mode[1] === "t" };
 }
 
 /** The products of one ViT block at batch 32; without `all`, one per layout (nt, nn, tn). */
@@ -62,15 +62,19 @@ function vitShapes(model: string, d: number, all: boolean): Shape[] {
 const SHAPES: Shape[] = [
   ...vitShapes("ViT-Tiny", 192, ALL),
   ...vitShapes("ViT-S/16", 384, ALL).slice(0, ALL ? undefined : 1),
+  // Attention of the fmnist-tiny preset: 256 images × 3 heads, 17 tokens of 32 dims per head.
+  { name: "attn q·kᵀ 768×17 tokens", problem: problem(17, 32, 17, "nt", 768) },
+  { name: "attn p·v 768×17 tokens", problem: problem(17, 17, 32, "nn", 768) },
   { name: "1024³", problem: problem(1024, 1024, 1024, "nn") },
   ...(ALL ? [{ name: "2048³", problem: problem(2048, 2048, 2048, "nn") }] : []),
 ];
 
 function operands(p: MatmulProblem): [Tensor, Tensor, Tensor] {
+  const lead = p.batch > 1 ? [p.batch] : [];
   // Small exact values: no denormals or NaN, which slow CPU adapters down.
-  const a = full(p.transposeA ? [p.k, p.m] : [p.m, p.k], 0.5);
-  const b = full(p.transposeB ? [p.n, p.k] : [p.k, p.n], 0.25);
-  return [a, b, Tensor.empty(gpu, [p.m, p.n], "f32")];
+  const a = full([...lead, ...(p.transposeA ? [p.k, p.m] : [p.m, p.k])], 0.5);
+  const b = full([...lead, ...(p.transposeB ? [p.n, p.k] : [p.k, p.n])], 0.25);
+  return [a, b, Tensor.empty(gpu, [...lead, p.m, p.n], "f32")];
 }
 
 const syncStart = performance.now();
@@ -95,7 +99,7 @@ function bench(shape: Shape, label: string, variant: MatmulVariant | undefined):
     ? { ...shape.problem, m: Math.min(NAIVE_ROWS, shape.problem.m) }
     : shape.problem;
   const [a, b, c] = operands(p);
-  const flops = 2 * p.m * p.n * p.k;
+  const flops = 2 * p.batch * p.m * p.n * p.k;
   const options = { transposeA: p.transposeA, transposeB: p.transposeB, variant };
   Deno.bench({
     name: label === "naive" ? `naive (${p.m} rows)` : label,
@@ -138,7 +142,8 @@ globalThis.addEventListener("unload", () => {
   for (const shape of SHAPES) {
     const p = shape.problem;
     const mode = `${p.transposeA ? "t" : "n"}${p.transposeB ? "t" : "n"}`;
-    console.log(`  ${shape.name}: ${mode} M=${p.m} K=${p.k} N=${p.n}`);
+    const batch = p.batch > 1 ? ` batch=${p.batch}` : "";
+    console.log(`  ${shape.name}: ${mode}${batch} M=${p.m} K=${p.k} N=${p.n}`);
     for (const [label, { ms, cpuMs, flops }] of results.get(shape.name) ?? []) {
       const gflops = flops / ms / 1e6;
       const idle = CPU_ADAPTER

@@ -13,7 +13,7 @@
 import { defineOp, type Op } from "../autograd/define_op.ts";
 import { ShapeError } from "../errors.ts";
 import type { Gpu } from "../gpu/device.ts";
-import { Params } from "../gpu/dispatch.ts";
+import { grid, Params } from "../gpu/dispatch.ts";
 import { SHADERS } from "../gpu/shaders.gen.ts";
 import type { HostTensor } from "../tensor/host.ts";
 import { Tensor } from "../tensor/tensor.ts";
@@ -32,6 +32,7 @@ export interface MatmulOptions {
 /**
  * Kernel variants of matmul.wgsl, in order of complexity:
  * - `naive`: one thread per output (the benchmark baseline);
+ * - `small`: one 4×4 block per thread, threads numbered across the batch (tiny batched products);
  * - `block`: a 12×16 register block per thread straight from global memory (fastest on lavapipe);
  * - `tiled64`, `tiled128`: 64×64×16 / 128×128×8 tiles staged in workgroup memory, 8×8 outputs
  *   per thread (for real GPUs).
@@ -42,7 +43,7 @@ export interface MatmulOptions {
  * console.log(MATMUL_VARIANTS);
  * ```
  */
-export const MATMUL_VARIANTS = ["naive", "block", "tiled64", "tiled128"] as const;
+export const MATMUL_VARIANTS = ["naive", "small", "block", "tiled64", "tiled128"] as const;
 
 /** One of {@link MATMUL_VARIANTS}. */
 export type MatmulVariant = (typeof MATMUL_VARIANTS)[number];
@@ -72,6 +73,7 @@ interface VariantSpec {
 
 const SPECS: Record<MatmulVariant, VariantSpec> = {
   naive: { entry: "forward_naive", constants: {}, tile: [16, 16] },
+  small: { entry: "forward_small", constants: {}, tile: [4, 4] },
   block: { entry: "forward_block", constants: {}, tile: [96, 128] },
   tiled64: {
     entry: "forward_tiled",
@@ -180,10 +182,24 @@ function isCpuAdapter(gpu: Gpu): boolean {
     /llvmpipe|lavapipe|swiftshader|softpipe|warp|microsoft basic/i.test(info.description ?? "");
 }
 
+/** Outputs that `variant`'s workgroups compute per output stored (1 when tiles fit exactly). */
+function padding(variant: MatmulVariant, p: MatmulProblem): number {
+  const [rows, cols] = launchSpec(variant, p.n).tile;
+  return (Math.ceil(p.m / rows) * rows * Math.ceil(p.n / cols) * cols) / (p.m * p.n);
+}
+
 /**
- * The variant used when nothing was forced or tuned: the register block on CPU adapters; on GPUs
- * 128×128 tiles when there are enough of them to fill the device (≥ 256), 64×64 tiles for
- * mid-size products, and the register block for small ones.
+ * Above this padding the `small` variant wins: its 4×4 block loads 0.5 floats per FMA where the
+ * 12×16 block loads 0.15, so the block loses once it computes over ~3.4× the outputs it stores
+ * (on lavapipe, 768 products of 17×32×17: small 12 ms, block 111 ms; bench/matmul_bench.ts).
+ */
+const SMALL_PADDING = 4;
+
+/**
+ * The variant used when nothing was forced or tuned: `small` when the usual choice would compute
+ * over {@link SMALL_PADDING}× more outputs than stored (attention over a few dozen tokens); else
+ * the register block on CPU adapters; on GPUs 128×128 tiles when there are enough of them to fill
+ * the device (≥ 256), 64×64 tiles for mid-size products, and the register block for small ones.
  *
  * @example
  * ```ts ignore
@@ -192,11 +208,15 @@ function isCpuAdapter(gpu: Gpu): boolean {
  * ```
  */
 export function defaultMatmulVariant(gpu: Gpu, p: MatmulProblem): MatmulVariant {
-  if (isCpuAdapter(gpu)) return "block";
   const tiles = (size: number) => Math.ceil(p.m / size) * Math.ceil(p.n / size) * p.batch;
-  if (tiles(128) >= 256) return "tiled128";
-  if (tiles(64) >= 64) return "tiled64";
-  return "block";
+  const usual = isCpuAdapter(gpu)
+    ? "block"
+    : tiles(128) >= 256
+    ? "tiled128"
+    : tiles(64) >= 64
+    ? "tiled64"
+    : "block";
+  return padding(usual, p) > SMALL_PADDING ? "small" : usual;
 }
 
 /**
@@ -361,12 +381,10 @@ export function encodeMatmul(
     ...(variant === "naive" ? {} : alignment(problem)),
     ...spec.constants,
   });
-  const workgroups: [number, number, number] = [
-    Math.ceil(n / spec.tile[1]),
-    Math.ceil(m / spec.tile[0]),
-    batch,
-  ];
   const limit = gpu.limits.maxComputeWorkgroupsPerDimension;
+  const workgroups: [number, number, number] = variant === "small"
+    ? [...grid(batch * Math.ceil(m / 4) * Math.ceil(n / 4), 64, limit), 1]
+    : [Math.ceil(n / spec.tile[1]), Math.ceil(m / spec.tile[0]), batch];
   if (workgroups.some((w) => w > limit)) {
     throw new RangeError(
       `Cannot matmul ${batch}×(${m}×${k}×${n}) with variant ${variant}: it needs ` +

@@ -52,10 +52,21 @@ function header(n: number, rank: number, alpha: number, beta: number): Params {
   return new Params().u32(n, rank).f32(alpha, beta);
 }
 
-/** The full Params struct (uniform bindings must cover it) for a contiguous dispatch. */
-function contiguousParams(n: number, alpha: number, beta: number): Params {
-  return header(n, 0, alpha, beta).u32(0, 0, 0, 0).u32Array([], 2).u32Array([], 2).u32Array([], 2)
-    .u32Array([], 2).f32Array([], 2);
+/**
+ * The full Params struct (uniform bindings must cover it) for a contiguous dispatch; `rows` goes
+ * to shape[0] for binary_rows_vec4.
+ */
+function contiguousParams(n: number, alpha: number, beta: number, rows = 0): Params {
+  return header(n, 0, alpha, beta).u32(0, 0, 0, 0).u32Array([rows], 2).u32Array([], 2)
+    .u32Array([], 2).u32Array([], 2).f32Array([], 2);
+}
+
+/** True when `shape` (leading 1s dropped) is a suffix of `outShape`: it repeats along the rest. */
+function isRowOf(shape: Shape, outShape: Shape): boolean {
+  const first = shape.findIndex((d) => d !== 1);
+  const row = first < 0 ? [] : shape.slice(first);
+  const tail = outShape.slice(outShape.length - row.length);
+  return row.length <= outShape.length && row.every((d, i) => d === tail[i]);
 }
 
 function dispatch1d(
@@ -129,9 +140,19 @@ export function runBinary(
 ): Tensor<"f32"> {
   const out = Tensor.empty(a.gpu, outShape, "f32");
   if (out.size === 0) return out;
+  const bindings = [a.binding, b.binding, out.binding];
   if (a.size === out.size && b.size === out.size) {
-    const bindings = [a.binding, b.binding, out.binding];
     dispatchContiguous(out, "binary_same", op, bindings, out.size, alpha, beta);
+    return out;
+  }
+  // One operand full, the other repeated along the leading dims, whole vec4s: no index math.
+  const rowsInA = b.size === out.size;
+  const rows = rowsInA ? a : b;
+  if ((rowsInA || a.size === out.size) && rows.size % 4 === 0 && isRowOf(rows.shape, outShape)) {
+    const params = contiguousParams(out.size / 4, alpha, beta, rows.size / 4);
+    dispatch1d(out, "binary_rows_vec4", op, bindings, params, out.size / 4, {
+      ROWS_IN_A: Number(rowsInA),
+    });
     return out;
   }
   runStrided(

@@ -10,6 +10,9 @@
 //   unary_vec4, binary_same_vec4, binary_inplace_vec4: the same, four elements per invocation
 //                  when n % 4 == 0 (params.n counts vec4s then). Vector loads and stores, and a
 //                  quarter of the invocations, make a copy ~2.5–3× faster on lavapipe.
+//   binary_rows_vec4  out[i] = g(a[i], b[i % rows]) (or g(a[i % rows], b[i]) when ROWS_IN_A):
+//                  one operand repeats along the leading dims (a bias, a position embedding),
+//                  rows = its length in vec4s, in params.shape[0].x.
 //   unary_strided  out[io] = f(a[ia])       over an iteration shape of rank ≤ 8, where
 //   binary_strided out[io] = g(a[ia], b[ib]) ix = x_offset + Σ_d coord_d · x_strides_d
 //   The strided forms cover broadcasting (stride 0), expand, permute, slice and concat.
@@ -23,6 +26,8 @@ override WORKGROUP_SIZE: u32 = 256;
 // multiplying with a float reciprocal instead, exact after a ±1 correction.
 override RANK: u32 = 8;
 override FAST_DIV: bool = false;
+// binary_rows_vec4: a (not b) is the repeated operand.
+override ROWS_IN_A: bool = false;
 
 struct Params {
   n: u32,
@@ -135,6 +140,22 @@ fn binary_inplace_vec4(
   let i = flat_index(gid, groups);
   if (i < params.n) {
     out4[i] = binary_op4(out4[i], b4[i]);
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn binary_rows_vec4(
+  @builtin(global_invocation_id) gid: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+) {
+  let i = flat_index(gid, groups);
+  if (i < params.n) {
+    let row = i % params.shape[0].x;
+    if (ROWS_IN_A) {
+      out4[i] = binary_op4(a4[row], b4[i]);
+    } else {
+      out4[i] = binary_op4(a4[i], b4[row]);
+    }
   }
 }
 

@@ -88,6 +88,10 @@ Deno.test("add/sub/mul/div forward and backward broadcast like numpy on odd shap
     [[70001], [70001]],
     [[70001], [1]],
     [[], [3]],
+    // A repeated row of whole vec4s (the binary_rows_vec4 path), in b and in a.
+    [[3, 5, 8], [8]],
+    [[1, 4], [6, 4]],
+    [[2, 3, 12], [1, 3, 12]],
   ];
   const before = live();
   for (const [aShape, bShape] of pairs) {

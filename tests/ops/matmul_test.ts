@@ -3,6 +3,7 @@ import { Rng } from "../../lib/data/rng.ts";
 import { ShapeError } from "../../lib/errors.ts";
 import { getGpu } from "../../lib/gpu/device.ts";
 import {
+  defaultMatmulVariant,
   encodeMatmul,
   forceMatmulVariant,
   linear,
@@ -336,7 +337,7 @@ Deno.test("tuneMatmul() times the variants, and its winner is used for the bucke
   };
   const [result] = await tuneMatmul(gpu, { problems: [problem], budgetMs: 20, onlyProblems: true });
   assert.equal(result.bucket, matmulBucket(problem));
-  for (const v of ["block", "tiled64", "tiled128"] as const) {
+  for (const v of ["small", "block", "tiled64", "tiled128"] as const) {
     assert.ok(result.msPerRun[v]! > 0, `${v} was timed`);
   }
   assert.equal(matmulVariantFor(gpu, { ...problem, m: 17 }), result.winner);
@@ -346,8 +347,23 @@ Deno.test("tuneMatmul() times the variants, and its winner is used for the bucke
   assert.equal(matmulVariantFor(gpu, problem), result.winner);
   assert.throws(
     () => forceMatmulVariant(gpu, "fastest" as "naive"),
-    /Cannot use matmul variant "fastest".*naive, block, tiled64, tiled128/,
+    /Cannot use matmul variant "fastest".*naive, small, block, tiled64, tiled128/,
   );
+});
+
+Deno.test("defaultMatmulVariant() runs tiny batched products (attention scores) on `small`", () => {
+  const scores: MatmulProblem = {
+    m: 17,
+    n: 17,
+    k: 32,
+    batch: 768,
+    transposeA: false,
+    transposeB: true,
+  };
+  assert.equal(defaultMatmulVariant(gpu, scores), "small");
+  assert.equal(defaultMatmulVariant(gpu, { ...scores, m: 5, n: 32, k: 5 }), "small");
+  const linearLayer = { ...scores, m: 2176, n: 384, k: 96, batch: 1 };
+  assert.notEqual(defaultMatmulVariant(gpu, linearLayer), "small");
 });
 
 Deno.test("matmulBucket() groups problems by layout, log2 sizes and alignment", () => {
