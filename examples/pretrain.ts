@@ -325,9 +325,11 @@ console.log(
     } img/s; checkpoint, log.jsonl and loss_curve.png in ${outputDir}`,
 );
 if (result.interrupted) {
-  console.log(
-    `resume with: deno task pretrain --preset ${presetName} --output_dir ${outputDir} --resume`,
-  );
+  // The same flags again: a resumed run takes its configuration from the command line.
+  const quote = (arg: string) =>
+    /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
+  const again = Deno.args.filter((arg) => arg !== "--resume").map(quote).join(" ");
+  console.log(`resume with: deno task pretrain ${again} --resume`);
   Deno.exit(0);
 }
 

@@ -67,3 +67,25 @@ Deno.test("pretrain --resume after kill -9 in mid-epoch continues from the last 
   assert.deepEqual(log.map((l) => l.iteration), [...Array(12).keys()]);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("pretrain on SIGINT saves a mid-epoch checkpoint and prints how to resume", async () => {
+  const dir = await Deno.makeTempDir();
+  const run = pretrain(dir);
+  await waitFor(`${dir}/log.jsonl`, 240);
+  for (let t = 0; t < 600; t++) {
+    const lines = (await Deno.readTextFile(`${dir}/log.jsonl`)).trim().split("\n").length;
+    if (lines >= 2) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  run.kill("SIGINT");
+  const out = await run.output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  const stopped = Number(stdout.match(/stopped at iteration (\d+)/)?.[1]);
+  assert.ok(stopped >= 2 && stopped < 12, stdout);
+  const saved = await readCheckpoint(`${dir}/checkpoint.safetensors`);
+  assert.equal(saved.metadata.next_iteration, String(stopped));
+  const resume = stdout.match(/resume with: (.*)/)?.[1] ?? "";
+  assert.equal(resume, `deno task pretrain ${[...FLAGS, "--output_dir", dir].join(" ")} --resume`);
+  await Deno.remove(dir, { recursive: true });
+});
