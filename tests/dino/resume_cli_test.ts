@@ -38,18 +38,23 @@ async function waitFor(path: string, seconds: number): Promise<void> {
   throw new Error(`${path} did not appear within ${seconds} s`);
 }
 
+/** Waits (up to 60 s) until `dir`'s log.jsonl has `count` lines. */
+async function waitForLogLines(dir: string, count: number): Promise<void> {
+  await waitFor(`${dir}/log.jsonl`, 5);
+  for (let t = 0; t < 600; t++) {
+    const lines = (await Deno.readTextFile(`${dir}/log.jsonl`)).trim().split("\n").length;
+    if (lines >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 Deno.test("pretrain --resume after kill -9 in mid-epoch continues from the last checkpoint", async () => {
   const dir = await Deno.makeTempDir();
   const ckpt = `${dir}/checkpoint.safetensors`;
   const first = pretrain(dir);
   await waitFor(ckpt, 240); // end of epoch 1
   // Let epoch 2 start, then kill without warning.
-  await waitFor(`${dir}/log.jsonl`, 5);
-  for (let t = 0; t < 600; t++) {
-    const lines = (await Deno.readTextFile(`${dir}/log.jsonl`)).trim().split("\n").length;
-    if (lines >= 5) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitForLogLines(dir, 5);
   first.kill("SIGKILL");
   const killed = await first.output();
   assert.equal(killed.success, false);
@@ -72,11 +77,7 @@ Deno.test("pretrain on SIGINT saves a mid-epoch checkpoint and prints how to res
   const dir = await Deno.makeTempDir();
   const run = pretrain(dir);
   await waitFor(`${dir}/log.jsonl`, 240);
-  for (let t = 0; t < 600; t++) {
-    const lines = (await Deno.readTextFile(`${dir}/log.jsonl`)).trim().split("\n").length;
-    if (lines >= 2) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitForLogLines(dir, 2);
   run.kill("SIGINT");
   const out = await run.output();
   const stdout = new TextDecoder().decode(out.stdout);
