@@ -2,6 +2,7 @@
 //      deno task pretrain --preset fmnist-tiny --output_dir runs/fmnist   (Fashion-MNIST, protocol 10k-15)
 //      deno task pretrain --dataset folder --data_path ~/images --preset dino-vits16   (real GPU)
 //      deno task pretrain --output_dir runs/synthetic --resume   (continue an interrupted run)
+//      deno task pretrain --eval_only --pretrained_weights runs/fmnist/checkpoint0005.safetensors
 //      deno task pretrain --help
 //
 // DINO pretraining as main_dino.py: same flag names and defaults (through --preset), a progress
@@ -32,6 +33,7 @@ import {
   SyntheticShapes,
   type VisionTransformer,
 } from "../mod.ts";
+import { basename } from "@std/path";
 import { parseFlags } from "./backbone_args.ts";
 
 const FLAGS: Record<string, [string, keyof DinoConfig | null]> = {
@@ -67,6 +69,7 @@ const FLAGS: Record<string, [string, keyof DinoConfig | null]> = {
   probe_epochs: ["linear-probe epochs (0: skip the probe)", null],
   log_every: ["read the loss back every N steps", null],
   img_size: ["resize folder images to this side before cropping", null],
+  pretrained_weights: ["with --eval_only: the checkpoint to evaluate", null],
 };
 
 const { values } = parseFlags({
@@ -80,6 +83,10 @@ const { values } = parseFlags({
   },
 });
 const flag = (name: string) => values[name] as string | undefined;
+if (flag("pretrained_weights") && !values.eval_only) {
+  console.error("--pretrained_weights only applies with --eval_only");
+  Deno.exit(2);
+}
 const presetName = flag("preset") ?? "synthetic-tiny";
 const preset = PRESETS[presetName];
 if (!preset) {
@@ -100,6 +107,7 @@ if (values.help) {
     probe_epochs: 30,
     log_every: 10,
     img_size: "global size × 8/7",
+    pretrained_weights: "<output_dir>/checkpoint.safetensors",
   };
   console.log(
     `Usage: deno run -A examples/pretrain.ts [flags]\n\nDINO pretraining (flags as main_dino.py).\n`,
@@ -227,7 +235,7 @@ console.log(
     `crops 2×${config.globalSize} + ${config.localCropsNumber}×${config.localSize} px → ${outputDir}`,
 );
 
-async function evaluate(what: VisionTransformer | "pixels"): Promise<void> {
+async function evaluate(what: VisionTransformer | "pixels", suffix = ""): Promise<void> {
   const options = {
     train,
     test,
@@ -257,7 +265,7 @@ async function evaluate(what: VisionTransformer | "pixels"): Promise<void> {
     );
   }
   await Deno.mkdir(outputDir, { recursive: true });
-  const name = what === "pixels" ? "eval_pixels.json" : "eval.json";
+  const name = what === "pixels" ? "eval_pixels.json" : `eval${suffix}.json`;
   await Deno.writeTextFile(`${outputDir}/${name}`, JSON.stringify(evaluation, null, 2) + "\n");
 }
 
@@ -267,15 +275,23 @@ if (values.eval_pixels) {
 }
 if (values.eval_only) {
   const teacher = buildDinoModel(config, { student: false });
-  const ckpt = checkpointPath(outputDir);
+  const chosen = flag("pretrained_weights");
+  const ckpt = chosen ?? checkpointPath(outputDir);
+  // The output dir's checkpoint may be absent (random init); a named one must exist.
   const found = await Deno.stat(ckpt).then(() => true, () => false);
+  if (chosen && !found) {
+    console.error(`Cannot evaluate --pretrained_weights ${chosen}: no such file`);
+    Deno.exit(2);
+  }
   if (found) teacher.loadStateDict((await readCheckpoint(ckpt)).tensors, { prefix: "teacher." });
   console.log(
     found
       ? `evaluating the teacher of ${ckpt}`
       : "no checkpoint: evaluating the random initialisation",
   );
-  await evaluate(teacher.backbone);
+  // eval_checkpoint0005.json for checkpoint0005.safetensors: the run's own eval.json stays.
+  const suffix = chosen ? `_${basename(chosen, ".safetensors")}` : "";
+  await evaluate(teacher.backbone, suffix);
   Deno.exit(0);
 }
 
