@@ -1,6 +1,7 @@
 // Run: deno bench -A bench/matmul_bench.ts
 //      MATMUL_BENCH=all deno bench -A bench/matmul_bench.ts   (every ViT layer, ViT-S/16, 2048³)
 //      DINOGPU_MATMUL_VARIANT=block deno bench -A bench/matmul_bench.ts   (forces the "tuned" row)
+//      On a GPU adapter it adds 4096³; tools/device_check.sh runs it on the H200.
 //
 // C = op(A)·op(B) at the shapes a DINO step runs: ViT-Tiny (D = 192, MLP 768) and ViT-S/16
 // (D = 384, MLP 1536) over a batch of 32 global crops of 197 tokens, M = 32·197 = 6304 rows.
@@ -67,6 +68,11 @@ const SHAPES: Shape[] = [
   { name: "attn p·v 768×17 tokens", problem: problem(17, 17, 32, "nn", 768) },
   { name: "1024³", problem: problem(1024, 1024, 1024, "nn") },
   ...(ALL ? [{ name: "2048³", problem: problem(2048, 2048, 2048, "nn") }] : []),
+  // The GPU target (≥ 33 TFLOP/s on an H200); minutes per product on a CPU adapter.
+  ...(gpu.describe().isFallbackAdapter ? [] : [{
+    name: "4096³",
+    problem: problem(4096, 4096, 4096, "nn"),
+  }]),
 ];
 
 function operands(p: MatmulProblem): [Tensor, Tensor, Tensor] {
