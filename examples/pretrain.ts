@@ -70,6 +70,7 @@ const FLAGS: Record<string, [string, keyof DinoConfig | null]> = {
   log_every: ["read the loss back every N steps", null],
   img_size: ["resize folder images to this side before cropping", null],
   pretrained_weights: ["with --eval_only: the checkpoint to evaluate", null],
+  tune_matmul: ["time the matmul kernels on the first step, keep the fastest (true/false)", null],
 };
 
 const { values } = parseFlags({
@@ -108,6 +109,7 @@ if (values.help) {
     log_every: 10,
     img_size: "global size × 8/7",
     pretrained_weights: "<output_dir>/checkpoint.safetensors",
+    tune_matmul: "true on a GPU, false on a CPU adapter",
   };
   console.log(
     `Usage: deno run -A examples/pretrain.ts [flags]\n\nDINO pretraining (flags as main_dino.py).\n`,
@@ -317,6 +319,9 @@ try {
       : undefined,
     onProgress: report,
     signal: controller.signal,
+    tuneMatmul: flag("tune_matmul") === undefined
+      ? undefined
+      : /^(1|true|yes|on)$/i.test(flag("tune_matmul")!),
   });
 } catch (error) {
   if (error instanceof NonFiniteLossError) {

@@ -7,6 +7,7 @@
  * @module
  */
 import { MultiCropAugment, type MultiCropConfig } from "../data/augment.ts";
+import { tuneMatmul } from "../ops/matmul_tune.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { DataLoader } from "../data/loader.ts";
 import { readCheckpoint, writeCheckpoint } from "../io/checkpoint.ts";
@@ -64,6 +65,13 @@ export interface PretrainOptions {
   stopAtIteration?: number;
   /** Resize every image to this square side first (image folders of mixed sizes). */
   resize?: number;
+  /**
+   * Time the matmul variants on the products of the first step and keep the fastest for the
+   * rest of the run, as `cudnn.benchmark` in the reference (see `tuneMatmul`). Default: on GPU
+   * adapters; off on CPU adapters, where the register block wins nearly every product and the
+   * ~20 s of timings would not pay back.
+   */
+  tuneMatmul?: boolean;
 }
 
 /** Outcome of {@link pretrain}. */
@@ -188,6 +196,9 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
         images.dispose();
         const loss = trainer.step(views, it);
         for (const v of views) v.dispose();
+        if (stepsRun === 0 && (options.tuneMatmul ?? !loss.gpu.describe().isFallbackAdapter)) {
+          await tuneMatmul(loss.gpu);
+        }
         options.onStep?.(it, trainer);
         stepsRun++;
         const endOfEpoch = (it + 1) % itersPerEpoch === 0;

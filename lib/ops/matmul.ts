@@ -5,8 +5,9 @@
  * Every product runs one of several kernel variants ({@link MATMUL_VARIANTS}). Which one: the
  * `variant` option of {@link encodeMatmul}, else the `DINOGPU_MATMUL_VARIANT` environment variable
  * (read when `--allow-env` grants it), else {@link forceMatmulVariant}, else the winner that
- * `await tuneMatmul(gpu)` (`matmul_tune.ts`) measured for the problem's size bucket, else a
- * per-adapter default (`block` on CPU adapters such as lavapipe, shared-memory tiles on GPUs).
+ * `await tuneMatmul(gpu)` (`matmul_tune.ts`) measured for the problem's size bucket (`pretrain`
+ * runs it after its first step on GPU adapters), else a per-adapter default (`small` for tiny
+ * batched products, else `block` on CPU adapters such as lavapipe, shared-memory tiles on GPUs).
  *
  * @module
  */

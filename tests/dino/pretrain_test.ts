@@ -2,6 +2,7 @@ import assert from "@std/assert";
 import { getGpu } from "../../lib/gpu/device.ts";
 import type { DinoConfig } from "../../lib/dino/config.ts";
 import { checkpointPath, pretrain } from "../../lib/dino/pretrain.ts";
+import { untunedMatmulProblems } from "../../lib/ops/matmul.ts";
 import { NonFiniteLossError } from "../../lib/dino/train.ts";
 import { dinoDefault, type MultiCropConfig } from "../../lib/data/augment.ts";
 import { SyntheticShapes } from "../../lib/data/synthetic.ts";
@@ -9,7 +10,7 @@ import { readCheckpoint } from "../../lib/io/checkpoint.ts";
 import { SafetensorsError } from "../../lib/io/safetensors.ts";
 import { TINY } from "./tiny_config.ts";
 
-await getGpu();
+const gpu = await getGpu();
 
 const CONFIG: DinoConfig = { ...TINY, seed: 3 };
 const AUGMENT: MultiCropConfig = {
@@ -20,8 +21,9 @@ const AUGMENT: MultiCropConfig = {
   interpolation: "bilinear",
 };
 const dataset = new SyntheticShapes({ length: 16, size: 16, seed: 1 });
+// Fixed kernels (no matmul tuning, whatever the adapter): runs compare to 1e-6.
 const run = (extra: Partial<Parameters<typeof pretrain>[0]> = {}) =>
-  pretrain({ config: CONFIG, dataset, augment: AUGMENT, logEvery: 1, ...extra });
+  pretrain({ config: CONFIG, dataset, augment: AUGMENT, logEvery: 1, tuneMatmul: false, ...extra });
 
 Deno.test("pretrain() resumed after an interruption reproduces the uninterrupted loss curve", async () => {
   const full = await run();
@@ -94,4 +96,18 @@ Deno.test("a truncated or altered checkpoint is rejected with an error naming th
     /checksum mismatch: the checkpoint is corrupted/,
   );
   await Deno.remove(dir, { recursive: true });
+});
+
+// Last in this file: the tuned variants stay the choice for later products in this process.
+Deno.test("pretrain({ tuneMatmul }) times the first step's products and trains the same", async () => {
+  const plain = await run({ stopAtIteration: 3 });
+  plain.trainer.dispose();
+  const tuned = await run({ tuneMatmul: true, stopAtIteration: 3 });
+  tuned.trainer.dispose();
+  assert.equal(untunedMatmulProblems(gpu).size, 0, "every product of the step was timed");
+  // Other variants sum in another order: f32 rounding, far below the loss's own scale.
+  tuned.losses.forEach((l, i) => {
+    const expected = plain.losses[i].loss;
+    assert.ok(Math.abs(l.loss - expected) <= 1e-4 * Math.max(1, Math.abs(expected)), `${l.loss}`);
+  });
 });
