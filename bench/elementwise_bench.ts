@@ -33,6 +33,7 @@ const ITERS = 10;
 const x = randn(SHAPE, { seed: 1 });
 const y = randn(SHAPE, { seed: 2 });
 const bias = randn([192], { seed: 3 });
+const perSample = randn([32, 1, 1], { seed: 7 });
 const xOdd = randn([ELEMENTS - 1], { seed: 4 });
 const qkv = randn([32, 197, 3 * 192], { seed: 5 });
 const heads = randn([32, 3, 197, 64], { seed: 6 });
@@ -57,6 +58,7 @@ bench("relu", 8, () => relu(x));
 bench("add (same shape)", 12, () => add(x, y));
 bench("mul (same shape)", 12, () => mul(x, y));
 bench("add bias [192] (broadcast)", 8, () => add(x, bias));
+bench("mul per-sample [32, 1, 1]", 8, () => mul(x, perSample));
 bench("relu backward (binary)", 12, () => runBinary(x, y, BINARY.reluBackward, SHAPE));
 bench("axpy in place", 12, () => {
   runBinaryInPlace(y, x, BINARY.axpy, 1e-9);

@@ -53,11 +53,11 @@ function header(n: number, rank: number, alpha: number, beta: number): Params {
 }
 
 /**
- * The full Params struct (uniform bindings must cover it) for a contiguous dispatch; `rows` goes
- * to shape[0] for binary_rows_vec4.
+ * The full Params struct (uniform bindings must cover it) for a contiguous dispatch; `rows` and
+ * `run` go to shape[0].x/.y for binary_rows_vec4 and binary_runs_vec4.
  */
-function contiguousParams(n: number, alpha: number, beta: number, rows = 0): Params {
-  return header(n, 0, alpha, beta).u32(0, 0, 0, 0).u32Array([rows], 2).u32Array([], 2)
+function contiguousParams(n: number, alpha: number, beta: number, rows = 0, run = 0): Params {
+  return header(n, 0, alpha, beta).u32(0, 0, 0, 0).u32Array([rows, run], 2).u32Array([], 2)
     .u32Array([], 2).u32Array([], 2).f32Array([], 2);
 }
 
@@ -67,6 +67,20 @@ function isRowOf(shape: Shape, outShape: Shape): boolean {
   const row = first < 0 ? [] : shape.slice(first);
   const tail = outShape.slice(outShape.length - row.length);
   return row.length <= outShape.length && row.every((d, i) => d === tail[i]);
+}
+
+/**
+ * The run length when `shape` (trailing 1s dropped) is a prefix of `outShape`: each of its
+ * elements covers that many consecutive output elements. 0 otherwise.
+ */
+function runOf(shape: Shape, outShape: Shape): number {
+  let last = shape.length;
+  while (last > 0 && shape[last - 1] === 1) last--;
+  const offset = outShape.length - shape.length;
+  if (offset < 0) return 0;
+  for (let d = 0; d < offset; d++) if (outShape[d] !== 1) return 0;
+  for (let d = 0; d < last; d++) if (shape[d] !== outShape[offset + d]) return 0;
+  return outShape.slice(offset + last).reduce((p, d) => p * d, 1);
 }
 
 function dispatch1d(
@@ -151,6 +165,16 @@ export function runBinary(
   if ((rowsInA || a.size === out.size) && rows.size % 4 === 0 && isRowOf(rows.shape, outShape)) {
     const params = contiguousParams(out.size / 4, alpha, beta, rows.size / 4);
     dispatch1d(out, "binary_rows_vec4", op, bindings, params, out.size / 4, {
+      ROWS_IN_A: Number(rowsInA),
+    });
+    return out;
+  }
+  // ... or each of its elements repeated over a run of whole vec4s (a per-sample scale).
+  const run = rowsInA || a.size === out.size ? runOf(rows.shape, outShape) : 0;
+  if (run > 0 && run % 4 === 0) {
+    const params = contiguousParams(out.size / 4, alpha, beta, 0, run);
+    const fullFirst = rowsInA ? [b.binding, a.binding, out.binding] : bindings;
+    dispatch1d(out, "binary_runs_vec4", op, fullFirst, params, out.size / 4, {
       ROWS_IN_A: Number(rowsInA),
     });
     return out;

@@ -13,6 +13,10 @@
 //   binary_rows_vec4  out[i] = g(a[i], b[i % rows]) (or g(a[i % rows], b[i]) when ROWS_IN_A):
 //                  one operand repeats along the leading dims (a bias, a position embedding),
 //                  rows = its length in vec4s, in params.shape[0].x.
+//   binary_runs_vec4  out[i] = g(a[i], b[i / run]) (or g(b[i / run], a[i]) when ROWS_IN_A: the
+//                  caller binds the full operand as a): each element of the repeated operand
+//                  covers a run of `run` elements (a per-sample scale such as drop-path's),
+//                  run = params.shape[0].y, a multiple of 4.
 //   unary_strided  out[io] = f(a[ia])       over an iteration shape of rank ≤ 8, where
 //   binary_strided out[io] = g(a[ia], b[ib]) ix = x_offset + Σ_d coord_d · x_strides_d
 //   The strided forms cover broadcasting (stride 0), expand, permute, slice and concat.
@@ -26,7 +30,7 @@ override WORKGROUP_SIZE: u32 = 256;
 // multiplying with a float reciprocal instead, exact after a ±1 correction.
 override RANK: u32 = 8;
 override FAST_DIV: bool = false;
-// binary_rows_vec4: a (not b) is the repeated operand.
+// binary_rows_vec4, binary_runs_vec4: a (not b) is the repeated operand.
 override ROWS_IN_A: bool = false;
 
 struct Params {
@@ -155,6 +159,24 @@ fn binary_rows_vec4(
       out4[i] = binary_op4(a4[row], b4[i]);
     } else {
       out4[i] = binary_op4(a4[i], b4[row]);
+    }
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn binary_runs_vec4(
+  @builtin(global_invocation_id) gid: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+) {
+  let i = flat_index(gid, groups);
+  if (i < params.n) {
+    // The full operand is always bound as a (vec4s), the repeated one as b (scalars).
+    let full = a4[i];
+    let repeated = vec4f(b[i * 4u / params.shape[0].y]);
+    if (ROWS_IN_A) {
+      out4[i] = binary_op4(repeated, full);
+    } else {
+      out4[i] = binary_op4(full, repeated);
     }
   }
 }

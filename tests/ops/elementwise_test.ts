@@ -92,6 +92,9 @@ Deno.test("add/sub/mul/div forward and backward broadcast like numpy on odd shap
     [[3, 5, 8], [8]],
     [[1, 4], [6, 4]],
     [[2, 3, 12], [1, 3, 12]],
+    // One element per run of whole vec4s (binary_runs_vec4, a per-sample scale), in b and in a.
+    [[3, 5, 8], [3, 1, 1]],
+    [[2, 1], [2, 12]],
   ];
   const before = live();
   for (const [aShape, bShape] of pairs) {
