@@ -134,9 +134,11 @@ if (values.help) {
   Deno.exit(0);
 }
 
+const isTrue = (raw: string) => /^(1|true|yes|on)$/i.test(raw);
+
 function parseValue(key: keyof DinoConfig, raw: string): unknown {
   const current = preset.config[key];
-  if (typeof current === "boolean") return /^(1|true|yes|on)$/i.test(raw);
+  if (typeof current === "boolean") return isTrue(raw);
   if (typeof current === "number") {
     const n = Number(raw);
     if (!Number.isFinite(n)) throw new RangeError(`--${key}: ${raw} is not a number`);
@@ -319,9 +321,7 @@ try {
       : undefined,
     onProgress: report,
     signal: controller.signal,
-    tuneMatmul: flag("tune_matmul") === undefined
-      ? undefined
-      : /^(1|true|yes|on)$/i.test(flag("tune_matmul")!),
+    tuneMatmul: flag("tune_matmul") === undefined ? undefined : isTrue(flag("tune_matmul")!),
   });
 } catch (error) {
   if (error instanceof NonFiniteLossError) {

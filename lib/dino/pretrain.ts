@@ -7,6 +7,7 @@
  * @module
  */
 import { MultiCropAugment, type MultiCropConfig } from "../data/augment.ts";
+import { isCpuAdapter } from "../ops/matmul.ts";
 import { tuneMatmul } from "../ops/matmul_tune.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { DataLoader } from "../data/loader.ts";
@@ -196,7 +197,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
         images.dispose();
         const loss = trainer.step(views, it);
         for (const v of views) v.dispose();
-        if (stepsRun === 0 && (options.tuneMatmul ?? !loss.gpu.describe().isFallbackAdapter)) {
+        if (stepsRun === 0 && (options.tuneMatmul ?? !isCpuAdapter(loss.gpu))) {
           await tuneMatmul(loss.gpu);
         }
         options.onStep?.(it, trainer);

@@ -176,8 +176,17 @@ export function matmulBucket(p: MatmulProblem): string {
     `b${log2Bucket(p.batch)} ${isAligned(p) ? "vec4" : "scalar"}`;
 }
 
-/** True for CPU adapters (lavapipe/llvmpipe, SwiftShader, WARP). */
-function isCpuAdapter(gpu: Gpu): boolean {
+/**
+ * True for CPU adapters (lavapipe/llvmpipe, SwiftShader, WARP): the one test that picks
+ * CPU-specific kernels, tuning caps and defaults.
+ *
+ * @example
+ * ```ts ignore
+ * import { isCpuAdapter } from "./matmul.ts";
+ * console.log(isCpuAdapter(gpu)); // true on lavapipe
+ * ```
+ */
+export function isCpuAdapter(gpu: Gpu): boolean {
   const info = gpu.adapter.info;
   return (info.isFallbackAdapter ?? false) ||
     /llvmpipe|lavapipe|swiftshader|softpipe|warp|microsoft basic/i.test(info.description ?? "");

@@ -18,6 +18,7 @@ import { Tensor } from "../tensor/tensor.ts";
 import {
   defaultMatmulVariant,
   encodeMatmul,
+  isCpuAdapter,
   MATMUL_VARIANTS,
   matmulBucket,
   type MatmulProblem,
@@ -127,10 +128,7 @@ export async function tuneMatmul(
     const key = matmulBucket(p);
     if (!buckets.has(key)) buckets.set(key, p);
   }
-  const info = gpu.adapter.info;
-  const cpu = (info.isFallbackAdapter ?? false) || /llvmpipe|lavapipe|swiftshader/i.test(
-    info.description ?? "",
-  );
+  const cpu = isCpuAdapter(gpu);
   const results: MatmulTuning[] = [];
   for (const [bucket, problem] of buckets) {
     if (problem.m * problem.n * problem.batch === 0) continue;
