@@ -34,6 +34,7 @@ const MAXIMISED_LIMITS = [
   "maxComputeWorkgroupsPerDimension",
   "maxUniformBufferBindingSize",
   "maxBindGroups",
+  "maxTextureDimension2D",
 ] as const;
 
 /** Plain description of the adapter, from {@link Gpu.describe}. */

@@ -16,14 +16,17 @@ import type { Kernel } from "./kernel.ts";
 const ARENA_BYTES = 1 << 20;
 const MAX_DISPATCHES_PER_SUBMIT = 2048;
 
-/** A buffer to bind, whole or as a byte range. */
-export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
+/** A buffer to bind, whole or as a byte range, or a texture view. */
+export type Binding =
+  | GPUBuffer
+  | { buffer: GPUBuffer; offset?: number; size?: number }
+  | GPUTextureView;
 
 /** One compute dispatch. */
 export interface Dispatch {
   /** The compiled kernel. */
   kernel: Kernel;
-  /** Storage buffers by binding number; `undefined` for numbers the entry point does not use. */
+  /** Resources by binding number; `undefined` for numbers the entry point does not use. */
   bindings: readonly (Binding | undefined)[];
   /** Bytes of the uniform `params` struct, bound at binding number `bindings.length`. */
   params?: ArrayBuffer;
@@ -176,6 +179,31 @@ export class CommandStream {
     this.#closePass();
     this.#encoder ??= this.#gpu.device.createCommandEncoder();
     this.#encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.#commands++;
+  }
+
+  /**
+   * Encodes a copy of the first `texels` 16-byte texels of `src` into `dst`'s rows, left to right
+   * (the layout of `flat_texture.ts`; `dst` is 1024 texels wide, so rows are 256-byte aligned).
+   */
+  copyToTexture(src: GPUBuffer, dst: GPUTexture, texels: number): void {
+    this.#gpu.throwIfFailed();
+    this.#closePass();
+    const encoder = this.#encoder ??= this.#gpu.device.createCommandEncoder();
+    const width = dst.width;
+    const bytesPerRow = width * 16;
+    const rows = Math.floor(texels / width);
+    const rest = texels - rows * width;
+    if (rows > 0) {
+      encoder.copyBufferToTexture({ buffer: src, bytesPerRow }, { texture: dst }, [width, rows]);
+    }
+    if (rest > 0) {
+      encoder.copyBufferToTexture(
+        { buffer: src, offset: rows * bytesPerRow, bytesPerRow },
+        { texture: dst, origin: [0, rows] },
+        [rest, 1],
+      );
+    }
     this.#commands++;
   }
 

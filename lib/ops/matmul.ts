@@ -7,14 +7,16 @@
  * (read when `--allow-env` grants it), else {@link forceMatmulVariant}, else the winner that
  * `await tuneMatmul(gpu)` (`matmul_tune.ts`) measured for the problem's size bucket (`pretrain`
  * runs it after its first step on GPU adapters), else a per-adapter default (`small` for tiny
- * batched products, else `block` on CPU adapters such as lavapipe, shared-memory tiles on GPUs).
+ * batched products, else `texture` on CPU adapters such as lavapipe, shared-memory tiles on GPUs).
  *
  * @module
  */
 import { defineOp, type Op } from "../autograd/define_op.ts";
 import { ShapeError } from "../errors.ts";
 import type { Gpu } from "../gpu/device.ts";
-import { grid, Params } from "../gpu/dispatch.ts";
+import { type Binding, grid, Params } from "../gpu/dispatch.ts";
+import { fitsFlatTexture, flatTexture } from "../gpu/flat_texture.ts";
+import type { ShaderSource } from "../gpu/kernel.ts";
 import { SHADERS } from "../gpu/shaders.gen.ts";
 import type { HostTensor } from "../tensor/host.ts";
 import { Tensor } from "../tensor/tensor.ts";
@@ -34,7 +36,9 @@ export interface MatmulOptions {
  * Kernel variants of matmul.wgsl, in order of complexity:
  * - `naive`: one thread per output (the benchmark baseline);
  * - `small`: one 4×4 block per thread, threads numbered across the batch (tiny batched products);
- * - `block`: a 12×16 register block per thread straight from global memory (fastest on lavapipe);
+ * - `block`: a 12×16 register block per thread straight from global memory;
+ * - `texture`: `block` taking its vec4 loads of A and B from flat texture copies
+ *   (`gpu/flat_texture.ts`), 2.5–3× `block` on lavapipe, whose buffer loads loop over SIMD lanes;
  * - `tiled64`, `tiled128`: 64×64×16 / 128×128×8 tiles staged in workgroup memory, 8×8 outputs
  *   per thread (for real GPUs).
  *
@@ -44,7 +48,14 @@ export interface MatmulOptions {
  * console.log(MATMUL_VARIANTS);
  * ```
  */
-export const MATMUL_VARIANTS = ["naive", "small", "block", "tiled64", "tiled128"] as const;
+export const MATMUL_VARIANTS = [
+  "naive",
+  "small",
+  "block",
+  "texture",
+  "tiled64",
+  "tiled128",
+] as const;
 
 /** One of {@link MATMUL_VARIANTS}. */
 export type MatmulVariant = (typeof MATMUL_VARIANTS)[number];
@@ -67,6 +78,8 @@ export interface MatmulProblem {
 
 interface VariantSpec {
   entry: string;
+  /** Reads A and B from flat textures ({@link TEXTURE_SHADER}). */
+  textures?: boolean;
   constants: Record<string, number>;
   /** Output rows and columns per workgroup. */
   tile: [number, number];
@@ -76,6 +89,7 @@ const SPECS: Record<MatmulVariant, VariantSpec> = {
   naive: { entry: "forward_naive", constants: {}, tile: [16, 16] },
   small: { entry: "forward_small", constants: {}, tile: [4, 4] },
   block: { entry: "forward_block", constants: {}, tile: [96, 128] },
+  texture: { entry: "forward_block", textures: true, constants: {}, tile: [96, 128] },
   tiled64: {
     entry: "forward_tiled",
     constants: { TILE_M: 64, TILE_N: 64, TILE_K: 16 },
@@ -89,6 +103,15 @@ const SPECS: Record<MatmulVariant, VariantSpec> = {
 };
 
 /**
+ * matmul.wgsl for the `texture` variant: every statement marked `// texture:` swapped for the one
+ * after the mark (the operand loads, see the shader).
+ */
+const TEXTURE_SHADER: ShaderSource = {
+  name: "ops/matmul (texture)",
+  code: SHADERS.ops.matmul.code.replace(/^(\s*)\S.*\/\/ texture: (.*)$/gm, "$1$2"),
+};
+
+/**
  * The spec of `variant` for N columns. The register block is 16 columns wide per thread; its
  * workgroup is 8, 6 or 4 threads wide (tiles of 128, 96 or 64 columns), whichever wastes the
  * fewest columns, the widest on ties: ViT widths (192·k) fit 96 exactly where 128 would compute
@@ -96,12 +119,16 @@ const SPECS: Record<MatmulVariant, VariantSpec> = {
  */
 function launchSpec(variant: MatmulVariant, n: number): VariantSpec {
   const spec = SPECS[variant];
-  if (variant !== "block") return spec;
+  if (spec.entry !== "forward_block") return spec;
   let best = 8;
   for (const x of [6, 4]) {
     if (Math.ceil(n / (16 * x)) * 16 * x < Math.ceil(n / (16 * best)) * 16 * best) best = x;
   }
-  return { ...spec, constants: { BLOCK_X: best }, tile: [spec.tile[0], 16 * best] };
+  return {
+    ...spec,
+    constants: { ...spec.constants, BLOCK_X: best },
+    tile: [spec.tile[0], 16 * best],
+  };
 }
 
 const ENV_VARIANT = "DINOGPU_MATMUL_VARIANT";
@@ -192,6 +219,17 @@ export function isCpuAdapter(gpu: Gpu): boolean {
     /llvmpipe|lavapipe|swiftshader|softpipe|warp|microsoft basic/i.test(info.description ?? "");
 }
 
+function fitsTextures(gpu: Gpu, aFloats: number, bFloats: number): boolean {
+  return fitsFlatTexture(gpu, aFloats) && fitsFlatTexture(gpu, bFloats);
+}
+
+/** True when the `texture` variant would read an operand from a texture: a vec4 path, and room. */
+function readsTextures(gpu: Gpu, p: MatmulProblem): boolean {
+  const { VEC_A, VEC_B } = alignment(p);
+  return (VEC_A === 1 || VEC_B === 1) &&
+    fitsTextures(gpu, p.batch * p.m * p.k, p.batch * p.k * p.n);
+}
+
 /** Outputs that `variant`'s workgroups compute per output stored (1 when tiles fit exactly). */
 function padding(variant: MatmulVariant, p: MatmulProblem): number {
   const [rows, cols] = launchSpec(variant, p.n).tile;
@@ -208,7 +246,8 @@ const SMALL_PADDING = 4;
 /**
  * The variant used when nothing was forced or tuned: `small` when the usual choice would compute
  * over {@link SMALL_PADDING}× more outputs than stored (attention over a few dozen tokens); else
- * the register block on CPU adapters; on GPUs 128×128 tiles when there are enough of them to fill
+ * the register block on CPU adapters, reading vec4-aligned operands from flat textures when they
+ * fit; on GPUs 128×128 tiles when there are enough of them to fill
  * the device (≥ 256), 64×64 tiles for mid-size products, and the register block for small ones.
  *
  * @example
@@ -220,7 +259,7 @@ const SMALL_PADDING = 4;
 export function defaultMatmulVariant(gpu: Gpu, p: MatmulProblem): MatmulVariant {
   const tiles = (size: number) => Math.ceil(p.m / size) * Math.ceil(p.n / size) * p.batch;
   const usual = isCpuAdapter(gpu)
-    ? "block"
+    ? (readsTextures(gpu, p) ? "texture" : "block")
     : tiles(128) >= 256
     ? "tiled128"
     : tiles(64) >= 64
@@ -382,9 +421,10 @@ export function encodeMatmul(
     : options.variant === "forward"
     ? undefined
     : options.variant;
-  const variant = requested ?? matmulVariantFor(gpu, problem);
-  const spec = launchSpec(checkVariant(variant, "the variant option"), n);
-  const kernel = gpu.kernels.get(SHADERS.ops.matmul, spec.entry, {
+  let variant = checkVariant(requested ?? matmulVariantFor(gpu, problem), "the variant option");
+  if (variant === "texture" && !fitsTextures(gpu, a.size, b.size)) variant = "block";
+  const spec = launchSpec(variant, n);
+  const kernel = gpu.kernels.get(spec.textures ? TEXTURE_SHADER : SHADERS.ops.matmul, spec.entry, {
     TRANS_A: Number(transposeA),
     TRANS_B: Number(transposeB),
     HAS_BIAS: Number(options.bias !== undefined),
@@ -401,14 +441,20 @@ export function encodeMatmul(
         `[${workgroups.join(", ")}] workgroups and the device allows ${limit} per dimension`,
     );
   }
+  // Bindings 0–5 of matmul.wgsl; the texture variant reads vec4s from textures, scalars from a, b.
+  const bindings: (Binding | undefined)[] = [
+    vec4Binding(a),
+    vec4Binding(b),
+    options.bias?.binding ?? gpu.placeholder,
+    vec4Binding(out),
+  ];
+  bindings.push(
+    spec.textures ? flatTexture(gpu, 0, a.storage.buffer, a.size) : undefined,
+    spec.textures ? flatTexture(gpu, 1, b.storage.buffer, b.size) : undefined,
+  );
   gpu.stream.dispatch({
     kernel,
-    bindings: [
-      vec4Binding(a),
-      vec4Binding(b),
-      options.bias?.binding ?? gpu.placeholder,
-      vec4Binding(out),
-    ],
+    bindings,
     params: new Params()
       .u32(m, n, k, batch, a.rank === 3 ? m * k : 0, b.rank === 3 ? k * n : 0, m * n)
       .f32(options.alpha ?? 1)

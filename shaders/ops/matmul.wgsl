@@ -27,7 +27,11 @@
 // (their results are never stored) and k ≥ K reads as 0, so inner loops have no branches.
 // A batch stride of 0 broadcasts that operand over the batch (workgroup_id.z is the batch).
 // Napkin math: 2·M·N·K FLOPs; a TM×TN register block loads TM + TN values per TM·TN FMAs.
-// Bindings (group 0): 0 a (read), 1 b (read), 2 bias (read), 3 c (read_write), 4 params (uniform).
+// The `texture` variant (for CPU adapters) takes the vec4 loads of A and B from read-only storage
+// textures holding a flat copy of each buffer (lib/gpu/flat_texture.ts): Mesa 22.3's lavapipe loads
+// a storage texel for all 8 SIMD lanes at once, where a storage-buffer load loops over the lanes.
+// Bindings (group 0): 0 a (read), 1 b (read), 2 bias (read), 3 c (read_write), 4 a_tex, 5 b_tex
+// (read-only rgba32float storage textures, used by the `texture` variant only), 6 params (uniform).
 // a, b and c are declared twice, as f32 (forward_naive) and vec4f (the others): WGSL allows it
 // because no entry point uses both.
 override TRANS_A: bool = false;
@@ -64,7 +68,9 @@ struct Params {
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
+@group(0) @binding(4) var a_tex: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(5) var b_tex: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(6) var<uniform> params: Params;
 @group(0) @binding(0) var<storage, read> a4: array<vec4f>;
 @group(0) @binding(1) var<storage, read> b4: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> c4: array<vec4f>;
@@ -109,15 +115,36 @@ fn forward_naive(@builtin(global_invocation_id) gid: vec3u) {
   c[batch * params.c_batch_stride + m * params.n + n] = epilogue(acc, n);
 }
 
-// ---- shared by forward_block and forward_tiled --------------------------------------------------
+// ---- shared by forward_block, forward_small and forward_tiled -----------------------------------
 
-// Scalar element i of a, b (through their vec4 views).
+// Operand loads: the vec4 at float offset 4·j of a, b (the vec4 paths) and the scalar element i
+// (operands whose contiguous dim is not a multiple of 4). The `texture` variant's source
+// (lib/ops/matmul.ts) swaps each statement marked `// texture:` for the one after the mark, so a
+// pipeline never holds the path it does not take: behind an override both reach the driver, and
+// lavapipe's compile times doubled. Scalar loads stay on the buffers: as texel loads they made its
+// compiles ten times slower.
+fn a_vec(j: u32) -> vec4f {
+  return a4[j]; // texture: return texel(a_tex, j);
+}
+
+fn b_vec(j: u32) -> vec4f {
+  return b4[j]; // texture: return texel(b_tex, j);
+}
+
 fn a_at(i: u32) -> f32 {
   return a4[i >> 2u][i & 3u];
 }
 
 fn b_at(i: u32) -> f32 {
   return b4[i >> 2u][i & 3u];
+}
+
+// Texels per row of the flat textures (FLAT_TEXTURE_WIDTH in lib/gpu/flat_texture.ts).
+const TEXTURE_WIDTH: u32 = 1024u;
+
+// Texel j of a flat texture: floats 4j..4j+3 of the buffer it copies.
+fn texel(t: texture_storage_2d<rgba32float, read>, j: u32) -> vec4f {
+  return textureLoad(t, vec2u(j % TEXTURE_WIDTH, j / TEXTURE_WIDTH));
 }
 
 // 4 values of A' starting at (m, k) along k (4 rows m..m+3 at k when TRANS_A: along m), read from
@@ -130,7 +157,7 @@ fn a_run(base: u32, m: u32, k: u32) -> vec4f {
     }
     let i = base + k * params.m + m;
     if (VEC_A) {
-      return a4[i >> 2u];
+      return a_vec(i >> 2u);
     }
     let last = base + k * params.m + params.m - 1u;
     return vec4f(a_at(i), a_at(min(i + 1u, last)), a_at(min(i + 2u, last)),
@@ -138,7 +165,7 @@ fn a_run(base: u32, m: u32, k: u32) -> vec4f {
   }
   let i = base + m * params.k + k;
   if (VEC_A) {
-    return select(vec4f(), a4[i >> 2u], k < params.k);
+    return select(vec4f(), a_vec(i >> 2u), k < params.k);
   }
   let kk = vec4u(k) + vec4u(0u, 1u, 2u, 3u);
   let ok = kk < vec4u(params.k);
@@ -156,7 +183,7 @@ fn b_run(base: u32, k: u32, n: u32) -> vec4f {
     }
     let i = base + k * params.n + n;
     if (VEC_B) {
-      return b4[i >> 2u];
+      return b_vec(i >> 2u);
     }
     let last = base + k * params.n + params.n - 1u;
     return vec4f(b_at(i), b_at(min(i + 1u, last)), b_at(min(i + 2u, last)),
@@ -164,7 +191,7 @@ fn b_run(base: u32, k: u32, n: u32) -> vec4f {
   }
   let i = base + n * params.k + k;
   if (VEC_B) {
-    return select(vec4f(), b4[i >> 2u], k < params.k);
+    return select(vec4f(), b_vec(i >> 2u), k < params.k);
   }
   let kk = vec4u(k) + vec4u(0u, 1u, 2u, 3u);
   let ok = kk < vec4u(params.k);

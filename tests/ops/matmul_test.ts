@@ -6,6 +6,7 @@ import {
   defaultMatmulVariant,
   encodeMatmul,
   forceMatmulVariant,
+  isCpuAdapter,
   linear,
   matmul,
   MATMUL_VARIANTS,
@@ -337,7 +338,7 @@ Deno.test("tuneMatmul() times the variants, and its winner is used for the bucke
   };
   const [result] = await tuneMatmul(gpu, { problems: [problem], budgetMs: 20, onlyProblems: true });
   assert.equal(result.bucket, matmulBucket(problem));
-  for (const v of ["small", "block", "tiled64", "tiled128"] as const) {
+  for (const v of ["small", "block", "texture", "tiled64", "tiled128"] as const) {
     assert.ok(result.msPerRun[v]! > 0, `${v} was timed`);
   }
   assert.equal(matmulVariantFor(gpu, { ...problem, m: 17 }), result.winner);
@@ -347,7 +348,7 @@ Deno.test("tuneMatmul() times the variants, and its winner is used for the bucke
   assert.equal(matmulVariantFor(gpu, problem), result.winner);
   assert.throws(
     () => forceMatmulVariant(gpu, "fastest" as "naive"),
-    /Cannot use matmul variant "fastest".*naive, small, block, tiled64, tiled128/,
+    /Cannot use matmul variant "fastest".*naive, small, block, texture, tiled64, tiled128/,
   );
 });
 
@@ -364,6 +365,50 @@ Deno.test("defaultMatmulVariant() runs tiny batched products (attention scores) 
   assert.equal(defaultMatmulVariant(gpu, { ...scores, m: 5, n: 32, k: 5 }), "small");
   const linearLayer = { ...scores, m: 2176, n: 384, k: 96, batch: 1 };
   assert.notEqual(defaultMatmulVariant(gpu, linearLayer), "small");
+});
+
+Deno.test("defaultMatmulVariant() reads flat textures on CPU adapters while the operands fit", () => {
+  const linearLayer: MatmulProblem = {
+    m: 6304,
+    n: 576,
+    k: 192,
+    batch: 1,
+    transposeA: false,
+    transposeB: true,
+  };
+  const expected = isCpuAdapter(gpu) ? "texture" : "tiled64";
+  assert.equal(defaultMatmulVariant(gpu, linearLayer), expected);
+  // One row of A more than the tallest flat texture holds (4096 floats per texture row).
+  const rows = Math.ceil(gpu.limits.maxTextureDimension2D * 4096 / 192) + 1;
+  const tooTall = { ...linearLayer, m: rows, n: 192 };
+  assert.equal(defaultMatmulVariant(gpu, tooTall) === "texture", false);
+});
+
+Deno.test("encodeMatmul() texture variant: back-to-back products each read their own operands", async () => {
+  // The flat textures are shared by every product on the device: each copy must land after the
+  // previous product read the slot. Three products of one size class in one submit, then one read.
+  const rng = new Rng(9);
+  const [m, k, n] = [70, 64, 36]; // A spans 2 texture rows, the second partial
+  await scope(async () => {
+    const cases = [0, 1, 2].map(() => {
+      const aData = randomData(rng, m * k);
+      const bData = randomData(rng, n * k);
+      const a = fromArray(aData, [m, k]);
+      const b = fromArray(bData, [n, k]);
+      const out = Tensor.empty(gpu, [m, n], "f32");
+      encodeMatmul(a, b, out, { transposeB: true, variant: "texture" });
+      const ref = matmul.reference.forward(
+        { shape: [m, k], data: aData },
+        { shape: [n, k], data: bData },
+        false,
+        true,
+      );
+      return { out, ref };
+    });
+    for (const [i, { out, ref }] of cases.entries()) {
+      assertClose(await out.toArray(), ref, 1e-4, `product ${i}`);
+    }
+  });
 });
 
 Deno.test("matmulBucket() groups problems by layout, log2 sizes and alignment", () => {
