@@ -113,7 +113,7 @@ const TEXTURE_SHADER: ShaderSource = {
 
 /**
  * The spec of `variant` for N columns. The register block is 16 columns wide per thread; its
- * workgroup is 8, 6 or 4 threads wide (tiles of 128, 96 or 64 columns), whichever wastes the
+ * workgroup has 8, 6 or 4 threads along the columns (tiles of 128, 96 or 64), whichever wastes the
  * fewest columns, the widest on ties: ViT widths (192·k) fit 96 exactly where 128 would compute
  * 256 columns for 192.
  */
@@ -126,7 +126,7 @@ function launchSpec(variant: MatmulVariant, n: number): VariantSpec {
   }
   return {
     ...spec,
-    constants: { ...spec.constants, BLOCK_X: best },
+    constants: { ...spec.constants, BLOCK_Y: best },
     tile: [spec.tile[0], 16 * best],
   };
 }

@@ -8,10 +8,11 @@
 //   forward_naive  one thread per output, scalar loads: the baseline in bench/matmul_bench.ts.
 //   forward_block  each thread a BLOCK_SM·4 × BLOCK_SN·4 (12×16) register block read straight from
 //                  global memory as 4×4 sub-blocks (mat4x4f, vec4 loads), no workgroup memory;
-//                  BLOCK_X × BLOCK_Y threads (8×8, or 6/4 wide so that tiles of 96/64 columns
-//                  fit N). Fastest on lavapipe, where every load is a loop over the SIMD lanes
-//                  (~2 ns per lane and float) and workgroup memory costs as much plus barriers:
-//                  what counts is loads per FMA, here 1/12 + 1/16.
+//                  BLOCK_X × BLOCK_Y threads (8 along the rows × 8, or 6/4 along the columns
+//                  so that tiles of 96/64 columns fit N). For lavapipe, where every buffer load
+//                  is a loop over the SIMD lanes (~2 ns per lane and float) and workgroup memory
+//                  costs as much plus barriers: what counts is loads per FMA, here 1/12 + 1/16.
+//                  The `texture` variant (below) runs it on texture copies of A and B.
 //   forward_small  one 4×4 block per thread over a flat (batch, row, column) numbering: tiny
 //                  batched products (attention scores of a few dozen tokens), which the block
 //                  and tiled workgroups would mostly spend on clamped rows and columns.
@@ -42,8 +43,8 @@ override VEC_B: bool = false;
 override VEC_C: bool = false;
 override NAIVE_X: u32 = 16u;
 override NAIVE_Y: u32 = 16u;
-override BLOCK_X: u32 = 8u;
-override BLOCK_Y: u32 = 8u;
+override BLOCK_X: u32 = 8u; // threads along the rows
+override BLOCK_Y: u32 = 8u; // threads along the columns
 override SMALL_X: u32 = 64u;
 const BLOCK_SM: u32 = 3u;
 const BLOCK_SN: u32 = 4u;
@@ -217,7 +218,9 @@ fn clamp_n(n: u32) -> u32 {
   return min(n, params.n - 1u);
 }
 
-// Writes rows m..m+3, columns n..n+3 of C from `block` (column i = C[m + i, n..n+3]).
+// Writes rows m..m+3, columns n..n+3 of C from `block` (column i = C[m + i, n..n+3]). Unrolled
+// by hand: lavapipe keeps a matrix indexed in a loop in per-lane scratch memory, which cost the
+// `texture` variant a fifth of its time.
 fn store_block(c_base: u32, m: u32, n: u32, block: mat4x4f) {
   var add = vec4f();
   if (HAS_BIAS) {
@@ -225,22 +228,33 @@ fn store_block(c_base: u32, m: u32, n: u32, block: mat4x4f) {
     add = vec4f(bias[min(n, last)], bias[min(n + 1u, last)], bias[min(n + 2u, last)],
       bias[min(n + 3u, last)]);
   }
-  for (var i = 0u; i < 4u; i++) {
-    let row = m + i;
-    if (row >= params.m) {
-      return;
-    }
-    let value = params.alpha * block[i] + add;
-    let at = c_base + row * params.n + n;
-    if (VEC_C && n + 3u < params.n) {
-      c4[at >> 2u] = value;
-    } else {
-      for (var j = 0u; j < 4u; j++) {
-        if (n + j < params.n) {
-          c4[(at + j) >> 2u][(at + j) & 3u] = value[j];
-        }
-      }
-    }
+  store_row(c_base, m, n, params.alpha * block[0] + add);
+  store_row(c_base, m + 1u, n, params.alpha * block[1] + add);
+  store_row(c_base, m + 2u, n, params.alpha * block[2] + add);
+  store_row(c_base, m + 3u, n, params.alpha * block[3] + add);
+}
+
+// Writes C[row, n..n+3] = value, the columns inside N, when the row is inside M.
+fn store_row(c_base: u32, row: u32, n: u32, value: vec4f) {
+  if (row >= params.m) {
+    return;
+  }
+  let at = c_base + row * params.n + n;
+  if (VEC_C && n + 3u < params.n) {
+    c4[at >> 2u] = value;
+    return;
+  }
+  if (n < params.n) {
+    c4[at >> 2u][at & 3u] = value.x;
+  }
+  if (n + 1u < params.n) {
+    c4[(at + 1u) >> 2u][(at + 1u) & 3u] = value.y;
+  }
+  if (n + 2u < params.n) {
+    c4[(at + 2u) >> 2u][(at + 2u) & 3u] = value.z;
+  }
+  if (n + 3u < params.n) {
+    c4[(at + 3u) >> 2u][(at + 3u) & 3u] = value.w;
   }
 }
 
@@ -272,16 +286,18 @@ fn b_block(base: u32, k: u32, n: u32) -> mat4x4f {
 fn forward_block(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let a_base = wid.z * params.a_batch_stride;
   let b_base = wid.z * params.b_batch_stride;
-  // Thread (x, y) owns 4-row groups y + BLOCK_Y·i and 4-column groups x + BLOCK_X·j of the tile,
-  // so neighbouring threads read and write neighbouring vec4s. Written out by hand: lavapipe
-  // keeps unrolled sub-blocks in registers but spills arrays indexed in loops.
-  let m0 = (wid.y * BLOCK_Y * BLOCK_SM + lid.y) * 4u;
-  let n0 = (wid.x * BLOCK_X * BLOCK_SN + lid.x) * 4u;
-  let m1 = m0 + BLOCK_Y * 4u;
-  let m2 = m1 + BLOCK_Y * 4u;
-  let n1 = n0 + BLOCK_X * 4u;
-  let n2 = n1 + BLOCK_X * 4u;
-  let n3 = n2 + BLOCK_X * 4u;
+  // Thread (x, y) owns 4-row groups x + BLOCK_X·i and 4-column groups y + BLOCK_Y·j of the tile.
+  // x varies fastest, so lavapipe's 8 SIMD lanes (x = 0..7) share their columns, whichever of
+  // 8, 6 or 4 BLOCK_Y is: 1.3× faster than lanes along the columns, which spill over two rows of
+  // threads at 6 wide. Written out by hand: lavapipe keeps unrolled sub-blocks in registers but
+  // spills arrays indexed in loops.
+  let m0 = (wid.y * BLOCK_X * BLOCK_SM + lid.x) * 4u;
+  let n0 = (wid.x * BLOCK_Y * BLOCK_SN + lid.y) * 4u;
+  let m1 = m0 + BLOCK_X * 4u;
+  let m2 = m1 + BLOCK_X * 4u;
+  let n1 = n0 + BLOCK_Y * 4u;
+  let n2 = n1 + BLOCK_Y * 4u;
+  let n3 = n2 + BLOCK_Y * 4u;
   var acc00 = mat4x4f();
   var acc01 = mat4x4f();
   var acc02 = mat4x4f();
