@@ -155,6 +155,13 @@ for (const [name, [, key]] of Object.entries(FLAGS)) {
     (config as unknown as Record<string, unknown>)[key] = parseValue(key, raw);
   }
 }
+if (config.warmupEpochs > config.epochs) {
+  console.error(
+    `--warmup_epochs ${config.warmupEpochs} exceeds --epochs ${config.epochs}: ` +
+      "the learning-rate warm-up must fit in the run",
+  );
+  Deno.exit(2);
+}
 const augment = {
   ...preset.augment,
   globalCropsScale: config.globalCropsScale,

@@ -38,7 +38,7 @@ export interface Preset {
 export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
   "synthetic-tiny": {
     description:
-      "a small ViT/8 on 32 px synthetic shapes: about 8 minutes with evaluation on a 2-core CPU adapter",
+      "a small ViT/8 on 32 px synthetic shapes: about 6 minutes with evaluation on a 2-core CPU adapter",
     dataset: "synthetic",
     trainImages: 1024,
     config: {
