@@ -153,12 +153,12 @@ fn texel(t: texture_storage_2d<rgba32float, read>, j: u32) -> vec4f {
 // [K, M]). `m` is already clamped; lanes with k + p ≥ K read 0.
 fn a_run(base: u32, m: u32, k: u32) -> vec4f {
   if (TRANS_A) {
-    if (k >= params.k) {
-      return vec4f();
-    }
     let i = base + k * params.m + m;
     if (VEC_A) {
-      return a_vec(i >> 2u);
+      return select(vec4f(), a_vec(i >> 2u), k < params.k);
+    }
+    if (k >= params.k) {
+      return vec4f();
     }
     let last = base + k * params.m + params.m - 1u;
     return vec4f(a_at(i), a_at(min(i + 1u, last)), a_at(min(i + 2u, last)),
@@ -179,12 +179,12 @@ fn a_run(base: u32, m: u32, k: u32) -> vec4f {
 // [N, K]); the mirror of a_run.
 fn b_run(base: u32, k: u32, n: u32) -> vec4f {
   if (!TRANS_B) {
-    if (k >= params.k) {
-      return vec4f();
-    }
     let i = base + k * params.n + n;
     if (VEC_B) {
-      return b_vec(i >> 2u);
+      return select(vec4f(), b_vec(i >> 2u), k < params.k);
+    }
+    if (k >= params.k) {
+      return vec4f();
     }
     let last = base + k * params.n + params.n - 1u;
     return vec4f(b_at(i), b_at(min(i + 1u, last)), b_at(min(i + 2u, last)),
