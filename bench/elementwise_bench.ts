@@ -37,6 +37,7 @@ const perSample = randn([32, 1, 1], { seed: 7 });
 const xOdd = randn([ELEMENTS - 1], { seed: 4 });
 const qkv = randn([32, 197, 3 * 192], { seed: 5 });
 const heads = randn([32, 3, 197, 64], { seed: 6 });
+const xBy4 = randn([32, 196, 192], { seed: 8 });
 
 const SYNC_MS = await measureSyncMs(gpu);
 const suite = new DispatchBench(gpu, {
@@ -65,6 +66,13 @@ bench("axpy in place", 12, () => {
   return y;
 });
 bench("permute [0, 2, 1] (strided)", 8, () => permute(x, [0, 2, 1]));
+// 196 tokens: both swapped dims are multiples of 4, so permute moves 4×4 blocks (transpose.wgsl).
+suite.add(
+  "permute [0, 2, 1] (4×4 blocks)",
+  "elementwise [32, 197, 192]",
+  8 * 32 * 196 * 192,
+  () => permute(xBy4, [0, 2, 1]),
+);
 bench("splitHeads qkv (fused)", 24, () => splitHeads(qkv, 3)[0]);
 bench("split qkv: permute + 3 slices", 24, () => {
   const split = permute(reshape(qkv, [32, 197, 3, 3, 64]), [2, 0, 3, 1, 4]);

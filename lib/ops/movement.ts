@@ -1,11 +1,14 @@
 /**
  * Movement: `reshape` (no copy), `expand`, `permute`, `transpose`, `slice`, `concat`, `chunk`.
- * All copies are one strided dispatch of `shaders/ops/elementwise.wgsl`.
+ * All copies are one strided dispatch of `shaders/ops/elementwise.wgsl`, except a swap of the last
+ * two dims of multiples of 4, which moves 4×4 blocks (`shaders/ops/transpose.wgsl`).
  *
  * @module
  */
 import { defineOp, type Op } from "../autograd/define_op.ts";
 import { ShapeError } from "../errors.ts";
+import { grid, Params } from "../gpu/dispatch.ts";
+import { SHADERS } from "../gpu/shaders.gen.ts";
 import {
   broadcastStrides,
   formatShape,
@@ -118,6 +121,10 @@ export const permute: Op<[x: Tensor, dims: readonly number[]], Tensor<"f32">, un
       const shape = order.map((d) => x.shape[d]);
       const inStrides = stridesOf(x.shape);
       const out = Tensor.empty(x.gpu, shape, "f32");
+      if (swapsLastTwoBy4(x.shape, order)) {
+        transposeBlocks(x, out);
+        return out;
+      }
       runStrided(
         UNARY.affine,
         shape,
@@ -129,6 +136,30 @@ export const permute: Op<[x: Tensor, dims: readonly number[]], Tensor<"f32">, un
     backward: (ctx, grad): Tensor[] => [permute(grad, ctx.saved.inverse as number[])],
   },
 );
+
+/** True when `order` swaps the last two dims only and both are multiples of 4. */
+function swapsLastTwoBy4(shape: Shape, order: readonly number[]): boolean {
+  const r = shape.length;
+  if (r < 2 || shape[r - 1] % 4 !== 0 || shape[r - 2] % 4 !== 0) return false;
+  return order.every((d, i) => d === (i === r - 1 ? r - 2 : i === r - 2 ? r - 1 : i));
+}
+
+/** out [..., C, R] = x [..., R, C] with the last two dims swapped, in 4×4 blocks. */
+function transposeBlocks(x: Tensor, out: Tensor): void {
+  const [rows, cols] = x.shape.slice(-2);
+  const batch = x.size / (rows * cols);
+  if (x.size === 0) return;
+  const gpu = x.gpu;
+  const workgroupSize = 64;
+  gpu.stream.dispatch({
+    kernel: gpu.kernels.get(SHADERS.ops.transpose, "transpose_blocks", {
+      WORKGROUP_SIZE: workgroupSize,
+    }),
+    bindings: [x.binding, out.binding],
+    params: new Params().u32(batch, rows, cols, 0).bytes(),
+    workgroups: grid(x.size / 16, workgroupSize, gpu.limits.maxComputeWorkgroupsPerDimension),
+  });
+}
 
 /**
  * Swaps two dimensions (a copy), like `torch.transpose`.

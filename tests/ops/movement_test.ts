@@ -121,6 +121,11 @@ Deno.test("permute() and transpose() forward and backward on odd shapes, ≥ 700
     [[2, 3, 5, 7], [0, 2, 1, 3]],
     [[2, 3, 5, 7], [3, 2, 1, 0]],
     [[7, 10001], [1, 0]],
+    // Last two dims swapped, multiples of 4: the 4×4-block kernel (transpose.wgsl).
+    [[8, 12], [1, 0]],
+    [[3, 4, 8], [0, 2, 1]],
+    [[2, 3, 16, 4], [0, 1, 3, 2]],
+    [[3, 8, 3004], [0, 2, 1]],
   ];
   const before = live();
   for (const [shape, dims] of cases) {
