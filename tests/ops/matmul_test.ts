@@ -24,6 +24,15 @@ import { assertClose, numel, randomData } from "../helpers.ts";
 const gpu = await getGpu();
 const live = () => gpu.pool.stats().liveBytes;
 const MODES = ["nn", "tn", "nt", "tt"] as const;
+/** ViT-Tiny's qkv projection at batch 32: x [6304, 192] · Wᵀ, W [576, 192]. */
+const VIT_TINY_QKV: MatmulProblem = {
+  m: 6304,
+  n: 576,
+  k: 192,
+  batch: 1,
+  transposeA: false,
+  transposeB: true,
+};
 
 /** Stored shapes of A and B for `mode`, with a batch dim on the operands that `batched` names. */
 function storedShapes(
@@ -368,14 +377,7 @@ Deno.test("defaultMatmulVariant() runs tiny batched products (attention scores) 
 });
 
 Deno.test("defaultMatmulVariant() reads flat textures on CPU adapters while the operands fit", () => {
-  const linearLayer: MatmulProblem = {
-    m: 6304,
-    n: 576,
-    k: 192,
-    batch: 1,
-    transposeA: false,
-    transposeB: true,
-  };
+  const linearLayer = VIT_TINY_QKV;
   const expected = isCpuAdapter(gpu) ? "texture" : "tiled64";
   assert.equal(defaultMatmulVariant(gpu, linearLayer), expected);
   // One row of A more than the tallest flat texture holds (4096 floats per texture row).
@@ -412,14 +414,7 @@ Deno.test("encodeMatmul() texture variant: back-to-back products each read their
 });
 
 Deno.test("matmulBucket() groups problems by layout, log2 sizes and alignment", () => {
-  const p: MatmulProblem = {
-    m: 6304,
-    n: 576,
-    k: 192,
-    batch: 1,
-    transposeA: false,
-    transposeB: true,
-  };
+  const p = VIT_TINY_QKV;
   assert.equal(matmulBucket(p), "nt m13 n10 k8 b0 vec4");
   assert.equal(matmulBucket({ ...p, m: 5000 }), matmulBucket(p));
   assert.equal(matmulBucket({ ...p, n: 197, k: 64, batch: 96 }), "nt m13 n8 k6 b7 scalar");
