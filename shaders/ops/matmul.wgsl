@@ -125,11 +125,11 @@ fn forward_naive(@builtin(global_invocation_id) gid: vec3u) {
 // lavapipe's compile times doubled. Scalar loads stay on the buffers: as texel loads they made its
 // compiles ten times slower.
 fn a_vec(j: u32) -> vec4f {
-  return a4[j]; // texture: return texel(a_tex, j);
+  return a4[j]; // texture: return a_texel(j);
 }
 
 fn b_vec(j: u32) -> vec4f {
-  return b4[j]; // texture: return texel(b_tex, j);
+  return b4[j]; // texture: return b_texel(j);
 }
 
 fn a_at(i: u32) -> f32 {
@@ -143,9 +143,14 @@ fn b_at(i: u32) -> f32 {
 // Texels per row of the flat textures (FLAT_TEXTURE_WIDTH in lib/gpu/flat_texture.ts).
 const TEXTURE_WIDTH: u32 = 1024u;
 
-// Texel j of a flat texture: floats 4j..4j+3 of the buffer it copies.
-fn texel(t: texture_storage_2d<rgba32float, read>, j: u32) -> vec4f {
-  return textureLoad(t, vec2u(j % TEXTURE_WIDTH, j / TEXTURE_WIDTH));
+// Texel j of A's and B's flat textures: floats 4j..4j+3 of the buffer each copies. Two functions,
+// not one taking the texture: naga's GLSL output rejects storage textures as parameters.
+fn a_texel(j: u32) -> vec4f {
+  return textureLoad(a_tex, vec2u(j % TEXTURE_WIDTH, j / TEXTURE_WIDTH));
+}
+
+fn b_texel(j: u32) -> vec4f {
+  return textureLoad(b_tex, vec2u(j % TEXTURE_WIDTH, j / TEXTURE_WIDTH));
 }
 
 // 4 values of A' starting at (m, k) along k (4 rows m..m+3 at k when TRANS_A: along m), read from
