@@ -69,8 +69,8 @@ export interface PretrainOptions {
   /**
    * Time the matmul variants on the products of the first step and keep the fastest for the
    * rest of the run, as `cudnn.benchmark` in the reference (see `tuneMatmul`). Default: on GPU
-   * adapters; off on CPU adapters, where the register block wins nearly every product and the
-   * ~20 s of timings would not pay back.
+   * adapters; off on CPU adapters, where the adapter default (`texture`) wins nearly every product
+   * and the ~20 s of timings would not pay back.
    */
   tuneMatmul?: boolean;
 }

@@ -442,19 +442,18 @@ export function encodeMatmul(
     );
   }
   // Bindings 0–5 of matmul.wgsl; the texture variant reads vec4s from textures, scalars from a, b.
-  const bindings: (Binding | undefined)[] = [
-    vec4Binding(a),
-    vec4Binding(b),
-    options.bias?.binding ?? gpu.placeholder,
-    vec4Binding(out),
-  ];
-  bindings.push(
-    spec.textures ? flatTexture(gpu, 0, a.storage.buffer, a.size) : undefined,
-    spec.textures ? flatTexture(gpu, 1, b.storage.buffer, b.size) : undefined,
-  );
+  const textures: (Binding | undefined)[] = spec.textures
+    ? [flatTexture(gpu, 0, a.storage.buffer, a.size), flatTexture(gpu, 1, b.storage.buffer, b.size)]
+    : [undefined, undefined];
   gpu.stream.dispatch({
     kernel,
-    bindings,
+    bindings: [
+      vec4Binding(a),
+      vec4Binding(b),
+      options.bias?.binding ?? gpu.placeholder,
+      vec4Binding(out),
+      ...textures,
+    ],
     params: new Params()
       .u32(m, n, k, batch, a.rank === 3 ? m * k : 0, b.rank === 3 ? k * n : 0, m * n)
       .f32(options.alpha ?? 1)

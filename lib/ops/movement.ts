@@ -119,12 +119,12 @@ export const permute: Op<[x: Tensor, dims: readonly number[]], Tensor<"f32">, un
       }
       ctx.saved.inverse = order.map((_, i) => order.indexOf(i));
       const shape = order.map((d) => x.shape[d]);
-      const inStrides = stridesOf(x.shape);
       const out = Tensor.empty(x.gpu, shape, "f32");
       if (swapsLastTwoBy4(x.shape, order)) {
         transposeBlocks(x, out);
         return out;
       }
+      const inStrides = stridesOf(x.shape);
       runStrided(
         UNARY.affine,
         shape,
@@ -146,9 +146,9 @@ function swapsLastTwoBy4(shape: Shape, order: readonly number[]): boolean {
 
 /** out [..., C, R] = x [..., R, C] with the last two dims swapped, in 4×4 blocks. */
 function transposeBlocks(x: Tensor, out: Tensor): void {
+  if (x.size === 0) return;
   const [rows, cols] = x.shape.slice(-2);
   const batch = x.size / (rows * cols);
-  if (x.size === 0) return;
   const gpu = x.gpu;
   const workgroupSize = 64;
   gpu.stream.dispatch({

@@ -147,6 +147,14 @@ fn binary_inplace_vec4(
   }
 }
 
+// binary_op4 on the full operand's vec4 and the repeated operand's, in the order ROWS_IN_A says.
+fn repeated_op4(full: vec4f, repeated: vec4f) -> vec4f {
+  if (ROWS_IN_A) {
+    return binary_op4(repeated, full);
+  }
+  return binary_op4(full, repeated);
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn binary_rows_vec4(
   @builtin(global_invocation_id) gid: vec3u,
@@ -156,9 +164,9 @@ fn binary_rows_vec4(
   if (i < params.n) {
     let row = i % params.shape[0].x;
     if (ROWS_IN_A) {
-      out4[i] = binary_op4(a4[row], b4[i]);
+      out4[i] = repeated_op4(b4[i], a4[row]);
     } else {
-      out4[i] = binary_op4(a4[i], b4[row]);
+      out4[i] = repeated_op4(a4[i], b4[row]);
     }
   }
 }
@@ -171,13 +179,7 @@ fn binary_runs_vec4(
   let i = flat_index(gid, groups);
   if (i < params.n) {
     // The full operand is always bound as a (vec4s), the repeated one as b (scalars).
-    let full = a4[i];
-    let repeated = vec4f(b[i * 4u / params.shape[0].y]);
-    if (ROWS_IN_A) {
-      out4[i] = binary_op4(repeated, full);
-    } else {
-      out4[i] = binary_op4(full, repeated);
-    }
+    out4[i] = repeated_op4(a4[i], vec4f(b[i * 4u / params.shape[0].y]));
   }
 }
 
