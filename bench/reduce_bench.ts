@@ -6,7 +6,8 @@
 // in which kernel runs: over the last dim (192 of 6304 rows) a workgroup per row (`sum_rows`);
 // over tokens or over every row (bias gradients: [6304, 192] → [192]) one thread per output
 // looping down a column (`sum_strided`), which has only 192 or 6144 threads to spread; the
-// whole tensor (`sumOfSquares`, grad-norm clipping) one workgroup. The baseline is a plain copy
+// whole tensor (`sum`, `sumOfSquares`) one long row in two passes (1024 interleaved parts of
+// vec4s, `sum_partials_vec4`, then the parts). The baseline is a plain copy
 // (8 B/element). Each measured iteration encodes ITERS dispatches and waits once; the cost of
 // an empty wait (~11 ms on lavapipe, measured at start) is subtracted. Results print after.
 import { getGpu } from "../lib/gpu/device.ts";

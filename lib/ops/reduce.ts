@@ -15,12 +15,18 @@ import { expand } from "./movement.ts";
 const PRE = { identity: 0, square: 1, abs: 2 } as const;
 const WORKGROUP_SIZE = 256;
 
+/** Row length from which fewer than 64 rows are summed in two passes (reduceLongRows). */
+const LONG_ROW = 8192;
+
 /** Sums axis `dim` of `x` (after `pre`), times `alpha`; the axis is removed. */
 function reduceAxis(x: Tensor, dim: number, alpha: number, pre: number): Tensor<"f32"> {
   const outer = numel(x.shape.slice(0, dim));
   const n = x.shape[dim];
   const inner = numel(x.shape.slice(dim + 1));
   const outShape = [...x.shape.slice(0, dim), ...x.shape.slice(dim + 1)];
+  if (inner === 1 && outer < 64 && n >= LONG_ROW) {
+    return reshapeResult(reduceLongRows(x, outer, n, alpha, pre), outShape);
+  }
   const out = Tensor.empty(x.gpu, outShape, "f32");
   if (out.size === 0) return out;
   const gpu = x.gpu;
@@ -29,13 +35,98 @@ function reduceAxis(x: Tensor, dim: number, alpha: number, pre: number): Tensor<
   // work; CPU adapters run each barrier as a coroutine switch, so there a thread per row wins
   // unless there are too few rows to occupy the cores.
   const software = gpu.adapter.info.isFallbackAdapter ?? false;
-  const byRows = inner === 1 && n >= 64 && (!software || outer < 64);
+  if (inner === 1 && !(n >= 64 && (!software || outer < 64))) {
+    sumParts(x, out, outer, n, 1, alpha, pre);
+    return out;
+  }
+  if (inner % 4 === 0) {
+    sumColumns(x, out, outer, n, inner, alpha, pre);
+    return out;
+  }
+  const byRows = inner === 1;
   gpu.stream.dispatch({
     kernel: gpu.kernels.get(SHADERS.ops.reduce, byRows ? "sum_rows" : "sum_strided", { PRE: pre }),
     bindings: [x.binding, out.binding],
-    params: new Params().u32(outer, n, inner).f32(alpha).bytes(),
+    params: new Params().u32(outer, n, inner).f32(alpha).u32(1).bytes(),
     workgroups: byRows ? grid(outer, 1, maxPerDim) : grid(outer * inner, WORKGROUP_SIZE, maxPerDim),
   });
+  return out;
+}
+
+/**
+ * Encodes out[row, p] = alpha · Σ pre(x[row, p + j·parts]) for `outer` contiguous rows of `n`
+ * (`sum_partials`, on vec4s when rows are whole vec4s): one thread per part of a row.
+ */
+function sumParts(
+  x: Tensor,
+  out: Tensor,
+  outer: number,
+  n: number,
+  parts: number,
+  alpha: number,
+  pre: number,
+): void {
+  const gpu = x.gpu;
+  const entry = n % 4 === 0 ? "sum_partials_vec4" : "sum_partials";
+  gpu.stream.dispatch({
+    kernel: gpu.kernels.get(SHADERS.ops.reduce, entry, { PRE: pre }),
+    bindings: [x.binding, out.binding],
+    params: new Params().u32(outer, n, parts).f32(alpha).u32(1).bytes(),
+    workgroups: grid(outer * parts, WORKGROUP_SIZE, gpu.limits.maxComputeWorkgroupsPerDimension),
+  });
+}
+
+/** Threads from which a column sum runs in one pass (below, rows are split into parts). */
+const COLUMN_THREADS = 2048;
+
+/**
+ * Encodes out[o, i] = alpha · Σ_k pre(x[o, k, i]) for inner % 4 = 0, four columns per thread
+ * (`sum_strided_vec4`). With fewer than {@link COLUMN_THREADS} such threads (a bias gradient,
+ * [tokens, D] → [D]) the rows are first summed in interleaved parts, then the parts.
+ */
+function sumColumns(
+  x: Tensor,
+  out: Tensor,
+  outer: number,
+  n: number,
+  inner: number,
+  alpha: number,
+  pre: number,
+): void {
+  const gpu = x.gpu;
+  const threads = (outer * inner) / 4;
+  const parts = threads >= COLUMN_THREADS
+    ? 1
+    : Math.min(Math.ceil(COLUMN_THREADS / threads), Math.ceil(n / 32));
+  const partial = parts > 1 ? Tensor.empty(gpu, [outer, parts, inner], "f32") : out;
+  gpu.stream.dispatch({
+    kernel: gpu.kernels.get(SHADERS.ops.reduce, "sum_strided_vec4", { PRE: pre }),
+    bindings: [x.binding, partial.binding],
+    params: new Params().u32(outer, n, inner).f32(parts > 1 ? 1 : alpha).u32(parts).bytes(),
+    workgroups: grid(threads * parts, WORKGROUP_SIZE, gpu.limits.maxComputeWorkgroupsPerDimension),
+  });
+  if (parts === 1) return;
+  sumColumns(partial, out, outer, parts, inner, alpha, PRE.identity);
+  partial.dispose();
+}
+
+/**
+ * Sums `outer` (< 64) contiguous rows of `n` ≥ {@link LONG_ROW} values in two passes: 1024
+ * interleaved parts per row, then the parts of each row. A single workgroup (or thread) per row
+ * would leave all but a few cores idle: full sums, global norms.
+ */
+function reduceLongRows(
+  x: Tensor,
+  outer: number,
+  n: number,
+  alpha: number,
+  pre: number,
+): Tensor<"f32"> {
+  const parts = Math.min(1024, Math.ceil(n / 1024));
+  const partial = Tensor.empty(x.gpu, [outer, parts], "f32");
+  sumParts(x, partial, outer, n, parts, 1, pre);
+  const out = reduceAxis(partial, 1, alpha, PRE.identity);
+  partial.dispose();
   return out;
 }
 
@@ -50,13 +141,26 @@ function normalizeDims(
   return normalized.sort((a, b) => b - a);
 }
 
-/** Reduces `dims` (highest first, so lower indices stay valid), freeing intermediates. */
+/**
+ * Reduces `dims` (highest first, so lower indices stay valid), freeing intermediates. Adjacent
+ * reduced dims are merged into one first: a full sum is one pass over one long row.
+ */
 function reduceDims(x: Tensor, dims: number[], alpha: number, pre: number): Tensor<"f32"> {
   if (dims.length === 0) return reduceAxis(x.view([1, ...x.shape]), 0, alpha, pre);
-  let current: Tensor = x;
-  dims.forEach((dim, i) => {
+  const merged: number[] = [];
+  const shape: number[] = [];
+  x.shape.forEach((d, i) => {
+    if (dims.includes(i) && dims.includes(i - 1)) shape[shape.length - 1] *= d;
+    else {
+      if (dims.includes(i)) merged.unshift(shape.length);
+      shape.push(d);
+    }
+  });
+  const view = x.view(shape);
+  let current: Tensor = view;
+  merged.forEach((dim, i) => {
     const next = reduceAxis(current, dim, i === 0 ? alpha : 1, i === 0 ? pre : PRE.identity);
-    if (current !== x) current.dispose();
+    current.dispose();
     current = next;
   });
   return current as Tensor<"f32">;

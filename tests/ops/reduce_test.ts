@@ -67,7 +67,11 @@ Deno.test("sum.reference gradient by finite differences is the broadcast of the 
 });
 
 Deno.test("sum() and mean() over dims, with and without keepdim, forward and backward", async () => {
-  // f32 sums of ≤ 1031 N(0,1) terms: error ~√n·6e-8·|sum| ≪ 1e-4 · max(1, max|ref|).
+  // f32 sums of ≤ 17527 N(0,1) terms: error ~√n·6e-8·|sum| ≪ 1e-4 · max(1, max|ref|). Rows of
+  // ≥ 8192 values in fewer than 64 rows take the two-pass path (sum_partials, or its vec4 entry
+  // point when the row is whole vec4s, then the parts);
+  // adjacent reduced dims are merged into one. Columns (inner % 4 = 0) are summed four per thread,
+  // in parts of the rows first when there are fewer than 2048 such threads.
   const rng = new Rng(2);
   const cases: [number[], number | number[] | undefined][] = [
     [[7], undefined],
@@ -80,6 +84,14 @@ Deno.test("sum() and mean() over dims, with and without keepdim, forward and bac
     [[1031, 3], 0],
     [[3, 1031], -1],
     [[2, 70, 3], 1],
+    [[3, 9001], -1],
+    [[17, 1031], undefined],
+    [[4, 4100], undefined],
+    [[2, 5, 1031], [1, 2]],
+    [[5, 3, 7], [0, 1]],
+    [[1031, 8], 0],
+    [[2, 70, 12], 1],
+    [[3, 5, 2800], 1],
     [[], undefined],
   ];
   const before = live();
@@ -116,8 +128,9 @@ Deno.test("sum() and mean() over dims, with and without keepdim, forward and bac
 });
 
 Deno.test("sum() over rows folds grids past 65535 workgroups (70001 rows)", async () => {
-  // sum_rows runs one workgroup per row: 70001 rows need grid()'s 2-D fold. Rows of 64 N(0,1)
-  // values sum in f32 with error ~1e-6.
+  // On GPUs sum_rows runs one workgroup per row: 70001 rows need grid()'s 2-D fold; CPU
+  // adapters sum each row in one thread (sum_partials_vec4). Rows of 64 N(0,1) values sum in f32
+  // with error ~1e-6.
   const rng = new Rng(3);
   const [rows, cols] = [70001, 64];
   const xData = randomData(rng, rows * cols);
@@ -146,6 +159,7 @@ Deno.test("sumTo() undoes broadcasting, forward and backward", async () => {
     [[4, 2, 3], []],
     [[5, 7], [5, 7]],
     [[70001, 1], [1]],
+    [[70001, 4], [4]],
   ];
   for (const [from, to] of cases) {
     const offset = from.length - to.length;
@@ -178,7 +192,7 @@ Deno.test("sumOfSquares() is Σx² over every element, including 70001 of them",
   // One f32 sum of 70001 squares: error ~√n·6e-8 relative.
   const rng = new Rng(5);
   await scope(async () => {
-    for (const shape of [[1], [7, 13], [70001]]) {
+    for (const shape of [[1], [7, 13], [70001], [3, 3000]]) {
       const xData = randomData(rng, numel(shape), 3);
       const ref = xData.reduce((s, v) => s + v * v, 0);
       const y = sumOfSquares(fromArray(xData, shape));
