@@ -38,7 +38,7 @@ for (const [model, heads] of [["ViT-Tiny", 3], ["ViT-S", 6]] as const) {
     name: `attention forward ${model} B=${B} H=${heads} N=${N} hd=${HD}`,
     group: `attention ${model}`,
     baseline: true,
-    n: 2,
+    n: 5,
     warmup: 1,
     async fn(b) {
       b.start();
@@ -53,7 +53,7 @@ for (const [model, heads] of [["ViT-Tiny", 3], ["ViT-S", 6]] as const) {
   Deno.bench({
     name: `attention forward+backward ${model} B=${B} H=${heads} N=${N} hd=${HD}`,
     group: `attention ${model}`,
-    n: 2,
+    n: 5,
     warmup: 1,
     async fn(b) {
       for (const t of [q, k, v]) t.requireGrad();

@@ -73,6 +73,14 @@ suite.add(
   8 * 32 * 196 * 192,
   () => permute(xBy4, [0, 2, 1]),
 );
+// Tokens 1… of every crop (the patches after the CLS token): 32 runs of 196·192 contiguous floats,
+// coalesced into one dim of whole vec4s (`unary_strided_vec4`).
+suite.add(
+  "slice [:, 1:] (vec4 runs)",
+  "elementwise [32, 197, 192]",
+  8 * 32 * 196 * 192,
+  () => slice(x, 1, 1, 197),
+);
 bench("splitHeads qkv (fused)", 24, () => splitHeads(qkv, 3)[0]);
 bench("split qkv: permute + 3 slices", 24, () => {
   const split = permute(reshape(qkv, [32, 197, 3, 3, 64]), [2, 0, 3, 1, 4]);

@@ -5,8 +5,11 @@
  * the probabilities P (attention maps).
  *
  * How it runs: three dispatches forward and five backward. The products are the register-blocked
- * kernels of `shaders/ops/matmul.wgsl` on [B·H, N, hd] views (no copies); the row softmax and its
- * backward are `shaders/ops/attention.wgsl`, in place on the score buffer.
+ * kernels of `shaders/ops/matmul.wgsl` on [B·H, N, hd] views; the row softmax and its backward are
+ * `shaders/ops/attention.wgsl`, in place on the score buffer. When Nk is not a multiple of 4 (197
+ * tokens), k and v are first copied with zero rows appended up to the next one: P's rows and every
+ * product over the keys then move vec4s, where 197-float rows took the kernels' scalar path
+ * (3–5× slower on lavapipe); the softmax gives the padded keys P = 0, and dk, dv drop them again.
  *
  *   forward:  S = s·q kᵀ → P = softmax(S) (in place) → O = P v
  *   backward: dv = Pᵀ dO ; dP = dO vᵀ → dS = P·(dP − Σ_keys dP·P) (in place) ;
@@ -25,8 +28,10 @@ import { ShapeError } from "../errors.ts";
 import { grid, Params } from "../gpu/dispatch.ts";
 import { SHADERS } from "../gpu/shaders.gen.ts";
 import type { HostTensor } from "../tensor/host.ts";
+import { zeros } from "../tensor/create.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { encodeMatmul } from "./matmul.ts";
+import { runStrided, UNARY } from "./strided.ts";
 
 const WORKGROUP_SIZE = 64;
 
@@ -71,14 +76,22 @@ interface AttentionDims {
   hd: number;
 }
 
-/** What the forward keeps for the backward. */
+/** What the forward keeps for the backward: k, v and P with the keys padded (see padKeys). */
 interface Saved {
   q: Tensor;
   k: Tensor;
   v: Tensor;
-  probs: Tensor<"f32">;
+  keys: PaddedKeys;
   scale: number;
   dims: AttentionDims;
+}
+
+/** k and v as [B·H, n, hd] and P as [B·H, Nq, n], n = Nk rounded up to a multiple of 4. */
+interface PaddedKeys {
+  n: number;
+  k: Tensor;
+  v: Tensor;
+  probs: Tensor<"f32">;
 }
 
 function attentionDims(op: string, q: Tensor, k: Tensor, v: Tensor): AttentionDims {
@@ -106,12 +119,16 @@ function attentionDims(op: string, q: Tensor, k: Tensor, v: Tensor): AttentionDi
   return { batch, heads, nq, nk, hd };
 }
 
-/** Encodes the in-place row softmax (forward) or its backward (dP → dS) of attention.wgsl. */
+/**
+ * Encodes the in-place row softmax (forward) or its backward (dP → dS) of attention.wgsl over
+ * rows of `n` floats (a multiple of 4) of which the first `valid` are keys.
+ */
 function encodeSoftmax(
   probs: Tensor,
   dprobs: Tensor | undefined,
   rows: number,
   n: number,
+  valid: number,
 ): void {
   if (rows === 0) return;
   const gpu = probs.gpu;
@@ -120,7 +137,7 @@ function encodeSoftmax(
       WORKGROUP_SIZE,
     }),
     bindings: [probs.binding, dprobs?.binding],
-    params: new Params().u32(rows, n).bytes(),
+    params: new Params().u32(rows, n, valid).bytes(),
     workgroups: grid(rows, WORKGROUP_SIZE, gpu.limits.maxComputeWorkgroupsPerDimension),
   });
 }
@@ -130,30 +147,64 @@ function flat(t: Tensor): Tensor {
   return t.view([t.shape[0] * t.shape[1], t.shape[2], t.shape[3]]);
 }
 
+/** `t` [B, H, N, d] as [B·H, n, d] with n − N zero rows appended per head (a view when n = N). */
+function padKeys(t: Tensor, n: number): Tensor {
+  const [batch, heads, rows, d] = t.shape;
+  if (rows === n) return flat(t);
+  const out = zeros([batch * heads, n, d], { gpu: t.gpu });
+  const shape = [batch * heads, rows, d];
+  runStrided(UNARY.affine, shape, { tensor: out, strides: [n * d, d, 1] }, {
+    tensor: t,
+    strides: [rows * d, d, 1],
+  });
+  return out;
+}
+
+/** Copies the first out.shape[2] of the `rows` rows per head of `t` [B·H, rows, d] into `out`. */
+function unpadKeys(t: Tensor, rows: number, out: Tensor): void {
+  const [batch, heads, n, d] = out.shape;
+  if (out.size === 0) return;
+  runStrided(UNARY.affine, [batch * heads, n, d], { tensor: out, strides: [n * d, d, 1] }, {
+    tensor: t,
+    strides: [rows * d, d, 1],
+  });
+}
+
 function runForward(
   op: string,
   q: Tensor,
   k: Tensor,
   v: Tensor,
   scaleOption: number | undefined,
-): { out: Tensor<"f32">; probs: Tensor<"f32">; dims: AttentionDims; scale: number } {
+): { out: Tensor<"f32">; keys: PaddedKeys; dims: AttentionDims; scale: number } {
   const dims = attentionDims(op, q, k, v);
   const { batch, heads, nq, nk, hd } = dims;
   const scale = scaleOption ?? 1 / Math.sqrt(hd);
-  const probs = Tensor.empty(q.gpu, [batch, heads, nq, nk], "f32");
+  const n = Math.ceil(nk / 4) * 4;
   const out = Tensor.empty(q.gpu, [batch, heads, nq, hd], "f32");
-  if (out.size === 0) return { out, probs, dims, scale };
-  const [q3, k3, v3, p3, o3] = [q, k, v, probs, out].map(flat);
-  encodeMatmul(q3, k3, p3, { transposeB: true, alpha: scale });
-  encodeSoftmax(p3, undefined, batch * heads * nq, nk);
-  encodeMatmul(p3, v3, o3);
-  for (const t of [q3, k3, v3, p3, o3]) t.dispose();
-  return { out, probs, dims, scale };
+  const keys: PaddedKeys = {
+    n,
+    k: padKeys(k, n),
+    v: padKeys(v, n),
+    probs: Tensor.empty(q.gpu, [batch * heads, nq, n], "f32"),
+  };
+  if (out.size === 0) return { out, keys, dims, scale };
+  const [q3, o3] = [q, out].map(flat);
+  encodeMatmul(q3, keys.k, keys.probs, { transposeB: true, alpha: scale });
+  encodeSoftmax(keys.probs, undefined, batch * heads * nq, n, nk);
+  encodeMatmul(keys.probs, keys.v, o3);
+  for (const t of [q3, o3]) t.dispose();
+  return { out, keys, dims, scale };
+}
+
+function disposeKeys(keys: PaddedKeys): void {
+  for (const t of [keys.k, keys.v, keys.probs]) t.dispose();
 }
 
 function runBackward(ctx: OpContext, grad: Tensor<"f32">): (Tensor | null)[] {
-  const { q, k, v, probs, scale, dims } = ctx.saved.attention as Saved;
+  const { q, k, v, keys, scale, dims } = ctx.saved.attention as Saved;
   const { batch, heads, nq, nk } = dims;
+  const n = keys.n;
   const gpu = grad.gpu;
   const needQ = q.requiresGrad;
   const needK = k.requiresGrad;
@@ -165,33 +216,40 @@ function runBackward(ctx: OpContext, grad: Tensor<"f32">): (Tensor | null)[] {
     for (const t of [dk, dv]) {
       if (t && t.size > 0) gpu.stream.upload(t.storage.buffer, new Float32Array(t.size));
     }
-    probs.dispose();
+    disposeKeys(keys);
     return [dq, dk, dv];
   }
-  const [q3, k3, v3, p3, g3] = [q, k, v, probs, grad].map(flat);
+  // Gradients of the padded keys land in [B·H, n, hd] buffers, then lose the padding rows.
+  const padded = (t: Tensor) =>
+    n === nk ? flat(t) : Tensor.empty(gpu, [batch * heads, n, q.shape[3]], "f32");
+  const unpad = (grad3: Tensor, t: Tensor) => {
+    if (n !== nk) unpadKeys(grad3, n, t);
+    grad3.dispose();
+  };
+  const [q3, g3] = [q, grad].map(flat);
   if (dv) {
-    const dv3 = flat(dv);
-    encodeMatmul(p3, g3, dv3, { transposeA: true });
-    dv3.dispose();
+    const dv3 = padded(dv);
+    encodeMatmul(keys.probs, g3, dv3, { transposeA: true });
+    unpad(dv3, dv);
   }
   if (dq || dk) {
-    const ds = Tensor.empty(gpu, [batch * heads, nq, nk], "f32");
-    encodeMatmul(g3, v3, ds, { transposeB: true });
-    encodeSoftmax(p3, ds, batch * heads * nq, nk);
+    const ds = Tensor.empty(gpu, [batch * heads, nq, n], "f32");
+    encodeMatmul(g3, keys.v, ds, { transposeB: true });
+    encodeSoftmax(keys.probs, ds, batch * heads * nq, n, nk);
     if (dq) {
       const dq3 = flat(dq);
-      encodeMatmul(ds, k3, dq3, { alpha: scale });
+      encodeMatmul(ds, keys.k, dq3, { alpha: scale });
       dq3.dispose();
     }
     if (dk) {
-      const dk3 = flat(dk);
+      const dk3 = padded(dk);
       encodeMatmul(ds, q3, dk3, { transposeA: true, alpha: scale });
-      dk3.dispose();
+      unpad(dk3, dk);
     }
     ds.dispose();
   }
-  for (const t of [q3, k3, v3, p3, g3]) t.dispose();
-  probs.dispose();
+  for (const t of [q3, g3]) t.dispose();
+  disposeKeys(keys);
   return [dq, dk, dv];
 }
 
@@ -299,9 +357,9 @@ export const attention: Op<
 > = defineOp({
   name: "attention",
   forward(ctx, q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Tensor<"f32"> {
-    const { out, probs, dims, scale } = runForward("attention", q, k, v, options?.scale);
-    if (ctx.needsGrad) ctx.saved.attention = { q, k, v, probs, scale, dims } satisfies Saved;
-    else probs.dispose();
+    const { out, keys, dims, scale } = runForward("attention", q, k, v, options?.scale);
+    if (ctx.needsGrad) ctx.saved.attention = { q, k, v, keys, scale, dims } satisfies Saved;
+    else disposeKeys(keys);
     return out;
   },
   backward: runBackward,
@@ -320,14 +378,22 @@ const attentionKeepingProbs = defineOp({
     sink: { probs?: Tensor<"f32"> },
   ): Tensor<"f32"> {
     const result = runForward("attentionWithProbs", q, k, v, scale);
-    const { out, probs, dims } = result;
-    if (ctx.needsGrad) {
-      ctx.saved.attention = { q, k, v, probs, scale: result.scale, dims } satisfies Saved;
-      // Its own handle: the caller may free P before the backward has used it, or after.
-      sink.probs = probs.view(probs.shape);
-    } else {
-      sink.probs = probs;
+    const { out, keys, dims } = result;
+    // The caller's P is its own tensor, without the padded keys: it may free it before the
+    // backward has used the padded one, or after.
+    const { batch, heads, nq, nk } = dims;
+    const probs = Tensor.empty(q.gpu, [batch, heads, nq, nk], "f32");
+    if (probs.size > 0) {
+      const shape = [batch * heads, nq, nk];
+      runStrided(UNARY.affine, shape, { tensor: probs, strides: [nq * nk, nk, 1] }, {
+        tensor: keys.probs,
+        strides: [nq * keys.n, keys.n, 1],
+      });
     }
+    sink.probs = probs;
+    if (ctx.needsGrad) {
+      ctx.saved.attention = { q, k, v, keys, scale: result.scale, dims } satisfies Saved;
+    } else disposeKeys(keys);
     return out;
   },
   backward: runBackward,

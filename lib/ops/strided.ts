@@ -231,28 +231,77 @@ export function runStrided(
   let n = 1;
   for (const d of shape) n *= d;
   if (n === 0) return;
-  if (shape.length > MAX_RANK) {
+  const operands = b ? [a, b, out] : [a, out];
+  const merged = coalesce(shape, operands.map((o) => o.strides));
+  const vec4 = isVec4Run(merged, operands);
+  const [dims, strides] = vec4 ? perVec4(merged) : merged;
+  if (dims.length > MAX_RANK) {
     throw new RangeError(
       `Cannot run a strided kernel over rank ${shape.length}: at most ${MAX_RANK}`,
     );
   }
-  const params = header(n, shape.length, alpha, beta)
-    .u32(a.offset ?? 0, b?.offset ?? 0, out.offset ?? 0, 0)
-    .u32Array(shape, 2)
-    .u32Array(a.strides, 2)
-    .u32Array(b?.strides ?? [], 2)
-    .u32Array(out.strides, 2)
-    .f32Array(shape.map((d) => 1 / d), 2);
+  const scale = vec4 ? 4 : 1;
+  const count = n / scale;
+  const [aStrides, bStrides, outStrides] = b ? strides : [strides[0], [], strides[1]];
+  const params = header(count, dims.length, alpha, beta)
+    .u32((a.offset ?? 0) / scale, (b?.offset ?? 0) / scale, (out.offset ?? 0) / scale, 0)
+    .u32Array(dims, 2)
+    .u32Array(aStrides, 2)
+    .u32Array(bStrides, 2)
+    .u32Array(outStrides, 2)
+    .f32Array(dims.map((d) => 1 / d), 2);
   const bindings = [a.tensor.binding, b?.tensor.binding, out.tensor.binding];
   // Below 2^23 every index is exact in f32, so the reciprocal division is exact after correction.
-  const constants = { RANK: shape.length, FAST_DIV: Number(n <= 2 ** 23) };
-  dispatch1d(
-    out.tensor,
-    b ? "binary_strided" : "unary_strided",
-    op,
-    bindings,
-    params,
-    n,
-    constants,
-  );
+  const constants = { RANK: dims.length, FAST_DIV: Number(count <= 2 ** 23) };
+  const entry = b ? "binary_strided" : "unary_strided";
+  dispatch1d(out.tensor, vec4 ? `${entry}_vec4` : entry, op, bindings, params, count, constants);
+}
+
+/**
+ * `shape` without its size-1 dims and with each dim merged into the one before it where every
+ * operand steps over both as over one (stride[d] = stride[d + 1] · shape[d + 1]): a slice of
+ * [B, N, D] along N copies B runs of N·D, not B·N rows of D. Returns [shape, strides per operand].
+ */
+function coalesce(shape: Shape, strides: readonly (readonly number[])[]): [number[], number[][]] {
+  const dims: number[] = [];
+  const out: number[][] = strides.map(() => []);
+  shape.forEach((size, d) => {
+    if (size === 1) return;
+    const last = dims.length - 1;
+    if (last >= 0 && strides.every((s, i) => out[i][last] === s[d] * size)) {
+      dims[last] *= size;
+      strides.forEach((s, i) => out[i][last] = s[d]);
+      return;
+    }
+    dims.push(size);
+    strides.forEach((s, i) => out[i].push(s[d]));
+  });
+  if (dims.length === 0) {
+    dims.push(1);
+    out.forEach((s) => s.push(0));
+  }
+  return [dims, out];
+}
+
+/**
+ * True when the innermost dim is a contiguous run of whole vec4s in every operand (stride 1, a
+ * multiple of 4 long, every other stride and offset a multiple of 4, each tensor whole vec4s):
+ * the `_vec4` strided entry points then move four elements per index computation.
+ */
+function isVec4Run([dims, strides]: [number[], number[][]], operands: StridedOperand[]): boolean {
+  const last = dims.length - 1;
+  return last >= 0 && dims[last] % 4 === 0 &&
+    operands.every((o, i) =>
+      strides[i][last] === 1 && strides[i].every((s, d) => d === last || s % 4 === 0) &&
+      (o.offset ?? 0) % 4 === 0 && o.tensor.size % 4 === 0
+    );
+}
+
+/** The coalesced iteration in vec4 units: the innermost dim and every stride divided by 4. */
+function perVec4([dims, strides]: [number[], number[][]]): [number[], number[][]] {
+  const last = dims.length - 1;
+  return [
+    dims.map((d, i) => (i === last ? d / 4 : d)),
+    strides.map((s) => s.map((v, i) => (i === last ? 1 : v / 4))),
+  ];
 }

@@ -20,6 +20,9 @@
 //   unary_strided  out[io] = f(a[ia])       over an iteration shape of rank ≤ 8, where
 //   binary_strided out[io] = g(a[ia], b[ib]) ix = x_offset + Σ_d coord_d · x_strides_d
 //   The strided forms cover broadcasting (stride 0), expand, permute, slice and concat.
+//   unary_strided_vec4, binary_strided_vec4: the same over vec4s, when the innermost dim is a
+//                  contiguous run of whole vec4s in every operand (shape, strides and offsets
+//                  in vec4s then): a slice, concat or padding of [B, N, D] rows along N.
 // Bindings (group 0): 0 a (read), 1 b (read), 2 out (read_write), 3 params (uniform). The vec4
 // entry points read the same bindings as array<vec4f> (a4, b4, out4): WGSL allows two variables
 // at one binding as long as no entry point uses both.
@@ -235,5 +238,29 @@ fn binary_strided(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgr
   if (i < params.n) {
     let o = strided_offsets(i);
     out[o.out] = binary_op(a[o.a], b[o.b]);
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn unary_strided_vec4(
+  @builtin(global_invocation_id) gid: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+) {
+  let i = flat_index(gid, groups);
+  if (i < params.n) {
+    let o = strided_offsets(i);
+    out4[o.out] = unary_op4(a4[o.a]);
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn binary_strided_vec4(
+  @builtin(global_invocation_id) gid: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+) {
+  let i = flat_index(gid, groups);
+  if (i < params.n) {
+    let o = strided_offsets(i);
+    out4[o.out] = binary_op4(a4[o.a], b4[o.b]);
   }
 }
