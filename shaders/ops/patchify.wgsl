@@ -7,6 +7,8 @@
 // Entry points, in order of complexity:
 //   im2col  one thread per cols element (writes contiguous, reads p-long runs of x)
 //   col2im  one thread per x element (writes contiguous, reads p-long runs of dcols)
+// lib/ops/patchify.ts uses these when p or W is not a multiple of 4; otherwise the same
+// permutation runs as a vec4 strided copy (elementwise.wgsl's unary_strided_vec4).
 // Napkin math: a pure permutation, 0 FLOPs and 8 bytes (one f32 read, one write) per element.
 // Bindings (group 0): 0 src (read: x or dcols), 1 dst (read_write: cols or dx), 2 params (uniform).
 override WORKGROUP_SIZE: u32 = 256;

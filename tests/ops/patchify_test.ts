@@ -126,8 +126,9 @@ Deno.test("patchEmbed() forward and backward match the reference on odd shapes",
   const cases = [
     [1, 1, 5, 7, 1, 3], // p = 1, C = 1
     [2, 1, 9, 6, 3, 5], // p = 3, non-square, C = 1
-    [3, 3, 8, 12, 4, 7], // non-square grid 2×3
+    [3, 3, 8, 12, 4, 7], // non-square grid 2×3; p, W multiples of 4: the vec4 strided copy
     [1, 3, 4, 4, 4, 1], // one patch, D = 1
+    [2, 2, 16, 24, 8, 3], // p = 8, vec4 runs of two vec4s
     [1, 2, 33, 33, 1, 2], // 1089 patch rows
   ];
   for (const [b, c, h, w, p, d] of cases) {
