@@ -16,6 +16,9 @@ import { Tensor } from "../tensor/tensor.ts";
 /** Partial sums per tensor (= the kernel's workgroup size). */
 export const CLIP_PARTIALS = 256;
 
+/** Elements per thread below which norm_partials uses fewer workgroups (each has a tree sum). */
+const MIN_PER_THREAD = 64;
+
 /**
  * Scratch of a clipping pass over up to `count` tensors: partial sums [count, 256] and
  * [2, count] = the factors, then the norms. Owned by the caller so that a training loop reuses it.
@@ -63,12 +66,13 @@ export function encodeClipFactors(
 ): void {
   if (grads.length === 0) return;
   const gpu = grads[0].grad.gpu;
-  const kernel = gpu.kernels.get(SHADERS.optim.clip, "norm_partials");
   let slots = 0;
   for (const { grad, slot } of grads) {
-    const groups = Math.min(CLIP_PARTIALS, Math.max(1, Math.ceil(grad.size / CLIP_PARTIALS)));
+    const perGroup = CLIP_PARTIALS * MIN_PER_THREAD;
+    const groups = Math.min(CLIP_PARTIALS, Math.max(1, Math.ceil(grad.size / perGroup)));
+    const entry = grad.size % 4 === 0 ? "norm_partials_vec4" : "norm_partials";
     gpu.stream.dispatch({
-      kernel,
+      kernel: gpu.kernels.get(SHADERS.optim.clip, entry),
       bindings: [grad.binding, scratch.partials.binding, undefined],
       params: new Params().u32(grad.size, slot, groups, 0).f32(0, 0, 0, 0).bytes(),
       workgroups: [groups],

@@ -127,8 +127,9 @@ Deno.test("AdamW.step() after clipGradients() matches the reference over several
 Deno.test("clipGradients() clips only tensors above the norm and returns the norms", async () => {
   await scope(async () => {
     const rng = new Rng(5);
-    // 70001 elements: 256 workgroups of norm partials, each looping twice (grid stride).
-    const sizes = [1, 7, 1025, 70001];
+    // norm partials give each thread ≥ 64 elements: 70001 take 5 workgroups (scalar loads),
+    // 70004 the same over vec4s, and 2²² + 4 all 256 workgroups, some threads looping twice.
+    const sizes = [1, 7, 1025, 70001, 4, 70004, 2 ** 22 + 4];
     const data = sizes.map((n, i) => randomArray(n, rng, i === 1 ? 0.01 : 1));
     const grads = data.map((d) => fromArray(d));
     const norms = clipGradients(grads, 2.0);
