@@ -147,27 +147,30 @@ function flat(t: Tensor): Tensor {
   return t.view([t.shape[0] * t.shape[1], t.shape[2], t.shape[3]]);
 }
 
+/**
+ * Copies `shape` [A, R, C] from `src` into `dst`, each stored as A blocks of its own [rows, cols]
+ * (R ≤ rows, C ≤ cols): key padding and its removal, and P without its padded keys.
+ */
+function copyBlocks(
+  shape: [number, number, number],
+  src: Tensor,
+  [srcRows, srcCols]: [number, number],
+  dst: Tensor,
+  [dstRows, dstCols]: [number, number],
+): void {
+  runStrided(UNARY.affine, shape, { tensor: dst, strides: [dstRows * dstCols, dstCols, 1] }, {
+    tensor: src,
+    strides: [srcRows * srcCols, srcCols, 1],
+  });
+}
+
 /** `t` [B, H, N, d] as [B·H, n, d] with n − N zero rows appended per head (a view when n = N). */
 function padKeys(t: Tensor, n: number): Tensor {
   const [batch, heads, rows, d] = t.shape;
   if (rows === n) return flat(t);
   const out = zeros([batch * heads, n, d], { gpu: t.gpu });
-  const shape = [batch * heads, rows, d];
-  runStrided(UNARY.affine, shape, { tensor: out, strides: [n * d, d, 1] }, {
-    tensor: t,
-    strides: [rows * d, d, 1],
-  });
+  copyBlocks([batch * heads, rows, d], t, [rows, d], out, [n, d]);
   return out;
-}
-
-/** Copies the first out.shape[2] of the `rows` rows per head of `t` [B·H, rows, d] into `out`. */
-function unpadKeys(t: Tensor, rows: number, out: Tensor): void {
-  const [batch, heads, n, d] = out.shape;
-  if (out.size === 0) return;
-  runStrided(UNARY.affine, [batch * heads, n, d], { tensor: out, strides: [n * d, d, 1] }, {
-    tensor: t,
-    strides: [rows * d, d, 1],
-  });
 }
 
 function runForward(
@@ -223,7 +226,8 @@ function runBackward(ctx: OpContext, grad: Tensor<"f32">): (Tensor | null)[] {
   const padded = (t: Tensor) =>
     n === nk ? flat(t) : Tensor.empty(gpu, [batch * heads, n, q.shape[3]], "f32");
   const unpad = (grad3: Tensor, t: Tensor) => {
-    if (n !== nk) unpadKeys(grad3, n, t);
+    const d = t.shape[3];
+    if (n !== nk) copyBlocks([batch * heads, nk, d], grad3, [n, d], t, [nk, d]);
     grad3.dispose();
   };
   const [q3, g3] = [q, grad].map(flat);
@@ -383,13 +387,7 @@ const attentionKeepingProbs = defineOp({
     // backward has used the padded one, or after.
     const { batch, heads, nq, nk } = dims;
     const probs = Tensor.empty(q.gpu, [batch, heads, nq, nk], "f32");
-    if (probs.size > 0) {
-      const shape = [batch * heads, nq, nk];
-      runStrided(UNARY.affine, shape, { tensor: probs, strides: [nq * nk, nk, 1] }, {
-        tensor: keys.probs,
-        strides: [nq * keys.n, keys.n, 1],
-      });
-    }
+    copyBlocks([batch * heads, nq, nk], keys.probs, [nq, keys.n], probs, [nq, nk]);
     sink.probs = probs;
     if (ctx.needsGrad) {
       ctx.saved.attention = { q, k, v, keys, scale: result.scale, dims } satisfies Saved;

@@ -237,7 +237,8 @@ export function runStrided(
   const [dims, strides] = vec4 ? perVec4(merged) : merged;
   if (dims.length > MAX_RANK) {
     throw new RangeError(
-      `Cannot run a strided kernel over rank ${shape.length}: at most ${MAX_RANK}`,
+      `Cannot run a strided kernel over rank ${dims.length} (${shape.length} before merging ` +
+        `contiguous dims): at most ${MAX_RANK}`,
     );
   }
   const scale = vec4 ? 4 : 1;
