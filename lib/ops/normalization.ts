@@ -83,6 +83,11 @@ function checkLayerNorm(x: Tensor, weight: Tensor, bias: Tensor): void {
   }
 }
 
+/** layer_norm.wgsl's rowwise entry points have vec4 forms for rows of whole vec4s. */
+function layerNormEntry(entry: string, d: number): string {
+  return entry.endsWith("_rowwise") && d % 4 === 0 ? `${entry}_vec4` : entry;
+}
+
 /**
  * Encodes the LayerNorm forward over the last dim, without autograd or shape checks, returning
  * the per-row statistics too (the golden checker and the benches use it; `layerNorm` is the op).
@@ -110,7 +115,7 @@ export function encodeLayerNorm(
   if (x.size === 0) return { y, mean, rstd };
   const launch = rowLaunch(gpu, "forward", rows, d, variant);
   gpu.stream.dispatch({
-    kernel: gpu.kernels.get(SHADERS.ops.layer_norm, launch.entry, {
+    kernel: gpu.kernels.get(SHADERS.ops.layer_norm, layerNormEntry(launch.entry, d), {
       WORKGROUP_SIZE: launch.workgroupSize,
     }),
     bindings: [
@@ -157,7 +162,7 @@ export function encodeLayerNormBackward(
     if (x.size > 0) {
       const launch = rowLaunch(gpu, "backward", rows, d, options.variant);
       gpu.stream.dispatch({
-        kernel: gpu.kernels.get(SHADERS.ops.layer_norm, launch.entry, {
+        kernel: gpu.kernels.get(SHADERS.ops.layer_norm, layerNormEntry(launch.entry, d), {
           WORKGROUP_SIZE: launch.workgroupSize,
         }),
         bindings: [

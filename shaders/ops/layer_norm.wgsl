@@ -9,6 +9,9 @@
 //   forward_rowwise, backward_rowwise
 //                    one invocation per row, no workgroup memory and no barriers: best on CPU
 //                    adapters (llvmpipe runs barriers as coroutine switches) and for tiny D
+//   forward_rowwise_vec4, backward_rowwise_vec4
+//                    the same over vec4s when D % 4 = 0: a quarter of the load loops (lavapipe
+//                    loads each lane's value in turn); sums in 4 interleaved partial sums
 //   forward, backward
 //                    one workgroup per row, tree reductions in workgroup memory: coalesced, and
 //                    long rows (D ≥ 1000) are spread over up to 256 invocations
@@ -36,6 +39,13 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> mean: array<f32>;
 @group(0) @binding(7) var<storage, read_write> rstd: array<f32>;
 @group(0) @binding(8) var<uniform> params: Params;
+
+// The same bindings as vec4s, for the _vec4 entry points (no entry point uses both views).
+@group(0) @binding(0) var<storage, read> x4: array<vec4f>;
+@group(0) @binding(1) var<storage, read> weight4: array<vec4f>;
+@group(0) @binding(2) var<storage, read> bias4: array<vec4f>;
+@group(0) @binding(3) var<storage, read> dy4: array<vec4f>;
+@group(0) @binding(4) var<storage, read_write> out4: array<vec4f>;
 
 var<workgroup> partial: array<vec2f, WORKGROUP_SIZE>;
 
@@ -139,6 +149,69 @@ fn backward_rowwise(
   let rs = rstd[row];
   let means = row_grad_sums(base, 0u, 1u, mu, rs) / f32(params.d);
   row_write_dx(base, 0u, 1u, mu, rs, means);
+}
+
+fn total(v: vec4f) -> f32 {
+  return (v.x + v.y) + (v.z + v.w);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn forward_rowwise_vec4(
+  @builtin(global_invocation_id) gid: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+) {
+  let row = rowwise_row(gid, groups);
+  if (row >= params.rows) {
+    return;
+  }
+  let d4 = params.d / 4u;
+  let base = row * d4;
+  let n = f32(params.d);
+  let pivot = x4[base].x;
+  var shifted = vec4f();
+  for (var k = 0u; k < d4; k++) {
+    shifted += x4[base + k] - pivot;
+  }
+  let mu = pivot + total(shifted) / n;
+  var squares = vec4f();
+  for (var k = 0u; k < d4; k++) {
+    let c = x4[base + k] - mu;
+    squares += c * c;
+  }
+  let rs = inverseSqrt(total(squares) / n + params.eps);
+  for (var k = 0u; k < d4; k++) {
+    out4[base + k] = (x4[base + k] - mu) * rs * weight4[k] + bias4[k];
+  }
+  mean[row] = mu;
+  rstd[row] = rs;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn backward_rowwise_vec4(
+  @builtin(global_invocation_id) gid: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+) {
+  let row = rowwise_row(gid, groups);
+  if (row >= params.rows) {
+    return;
+  }
+  let d4 = params.d / 4u;
+  let base = row * d4;
+  let mu = mean[row];
+  let rs = rstd[row];
+  var g_sum = vec4f();
+  var gx_sum = vec4f();
+  for (var k = 0u; k < d4; k++) {
+    let g = dy4[base + k] * weight4[k];
+    g_sum += g;
+    gx_sum += g * (x4[base + k] - mu) * rs;
+  }
+  let means = vec2f(total(g_sum), total(gx_sum)) / f32(params.d);
+  for (var k = 0u; k < d4; k++) {
+    let g = dy4[base + k] * weight4[k];
+    let xhat = (x4[base + k] - mu) * rs;
+    out4[base + k] = rs * (g - means.x - xhat * means.y);
+  }
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)

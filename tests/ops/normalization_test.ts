@@ -98,6 +98,9 @@ async function checkLayerNorm(shape: number[], seed: number, scale = 1, offset =
 Deno.test("layerNorm() forward and backward match the reference on odd shapes", async () => {
   for (const [i, shape] of ODD_SHAPES.entries()) await checkLayerNorm(shape, 10 + i);
   await checkLayerNorm([2, 3, 17], 20);
+  // D % 4 = 0: the rowwise variant runs its vec4 entry points.
+  await checkLayerNorm([6, 96], 21);
+  await checkLayerNorm([5, 4], 22);
 });
 
 Deno.test("layerNorm() keeps its precision on rows far from 0", async () => {
