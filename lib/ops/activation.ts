@@ -81,11 +81,13 @@ function encodeGelu(
   const gpu = x.gpu;
   const out = Tensor.empty(gpu, x.shape, "f32");
   if (out.size === 0) return out;
+  const vec4 = x.size % 4 === 0;
+  const n = vec4 ? x.size / 4 : x.size;
   gpu.stream.dispatch({
-    kernel: gpu.kernels.get(SHADERS.ops.gelu, entry, { WORKGROUP_SIZE }),
+    kernel: gpu.kernels.get(SHADERS.ops.gelu, vec4 ? `${entry}_vec4` : entry, { WORKGROUP_SIZE }),
     bindings: [x.binding, dy?.binding, out.binding],
-    params: new Params().u32(x.size).bytes(),
-    workgroups: grid(x.size, WORKGROUP_SIZE, gpu.limits.maxComputeWorkgroupsPerDimension),
+    params: new Params().u32(n).bytes(),
+    workgroups: grid(n, WORKGROUP_SIZE, gpu.limits.maxComputeWorkgroupsPerDimension),
   });
   return out;
 }

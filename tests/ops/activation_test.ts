@@ -65,7 +65,8 @@ async function checkGelu(shape: number[], xData: Float32Array, seed: number, tol
 
 Deno.test("gelu() forward and backward match the reference on odd shapes", async () => {
   // The f32 erf is within ~6e-8; measured GPU error ≤ 4e-7 abs (~1 ulp of y) over [−20, 20].
-  for (const [i, shape] of [[1], [7, 13], [3, 1025], [5, 257], [2, 3, 5]].entries()) {
+  // [6, 64] has whole vec4s: the _vec4 entry points; the rest the scalar ones.
+  for (const [i, shape] of [[1], [7, 13], [3, 1025], [5, 257], [2, 3, 5], [6, 64]].entries()) {
     const n = shape.reduce((a, b) => a * b, 1);
     await checkGelu(shape, randomData(new Rng(10 + i), n, 2), 20 + i, 1e-6);
   }
@@ -92,8 +93,10 @@ Deno.test("gelu() is exact in the tails and around 0", async () => {
   ];
   const sweep = Array.from({ length: 401 }, (_, i) => -20 + i * 0.1);
   const xData = Float32Array.from([...extreme, ...sweep]);
-  // Same 1e-6 rule; the tails (|x| ≥ 5.5) are exact to the f32 rounding of x or of 0.
+  // Same 1e-6 rule; the tails (|x| ≥ 5.5) are exact to the f32 rounding of x or of 0. 417
+  // values run the scalar entry points, the first 416 the vec4 ones.
   await checkGelu([xData.length], xData, 30, 1e-6);
+  await checkGelu([xData.length - 1], xData.slice(0, -1), 31, 1e-6);
 });
 
 Deno.test("gelu() accepts every shape, rank 0 and empty included (no shape error exists)", async () => {
