@@ -177,7 +177,7 @@ export class AdamW {
       this.#scratch ??= keepScratch(createClipScratch(gpu, this.#entries.length));
       encodeClipFactors(active, clip, this.#scratch);
     }
-    const kernel = gpu.kernels.get(SHADERS.optim.adamw, "step", { CLIP: clip > 0 ? 1 : 0 });
+    const constants = { CLIP: clip > 0 ? 1 : 0 };
     const coef = clip > 0 ? this.#scratch!.coef.binding : gpu.placeholder;
     for (const { entry, grad, slot } of active) {
       const state = entry.state ??= {
@@ -188,8 +188,10 @@ export class AdamW {
       const t = ++state.step;
       const wd = entry.weightDecay ? weightDecay : 0;
       if (entry.param.size === 0) continue;
+      const vec4 = entry.param.size % 4 === 0;
+      const n = vec4 ? entry.param.size / 4 : entry.param.size;
       gpu.stream.dispatch({
-        kernel,
+        kernel: gpu.kernels.get(SHADERS.optim.adamw, vec4 ? "step_vec4" : "step", constants),
         bindings: [
           entry.param.binding,
           grad.binding,
@@ -198,15 +200,11 @@ export class AdamW {
           coef,
         ],
         params: new Params()
-          .u32(entry.param.size, slot, 0, 0)
+          .u32(n, slot, 0, 0)
           .f32(1 - lr * wd, beta1, 1 - beta1, beta2, 1 - beta2)
           .f32(lr / (1 - beta1 ** t), Math.sqrt(1 - beta2 ** t), this.eps)
           .bytes(),
-        workgroups: grid(
-          entry.param.size,
-          WORKGROUP_SIZE,
-          gpu.limits.maxComputeWorkgroupsPerDimension,
-        ),
+        workgroups: grid(n, WORKGROUP_SIZE, gpu.limits.maxComputeWorkgroupsPerDimension),
       });
     }
   }

@@ -7,7 +7,8 @@
 // decay, step_size and bc2_sqrt are computed on the CPU in float64 from the parameter's own step
 // count t. Parameters live in their own tensors and WGSL cannot index a variable number of
 // buffers, so the optimiser encodes one dispatch of this kernel per parameter (see adamw.ts).
-// Entry points: step (one thread per element; 28 bytes of traffic per element, 36 with CLIP).
+// Entry points: step (one thread per element; 28 bytes of traffic per element, 36 with CLIP);
+// step_vec4, the same for four elements when n % 4 = 0 (params.n counts vec4s then).
 // Bindings (group 0): 0 param, 1 grad, 2 exp_avg, 3 exp_avg_sq (read_write), 4 coef (read),
 // 5 params (uniform).
 override CLIP: u32 = 0;
@@ -34,6 +35,26 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> exp_avg_sq: array<f32>;
 @group(0) @binding(4) var<storage, read> coef: array<f32>;
 @group(0) @binding(5) var<uniform> params: Params;
+// The same tensors as vec4s, for step_vec4 (no entry point uses both views).
+@group(0) @binding(0) var<storage, read_write> param4: array<vec4f>;
+@group(0) @binding(1) var<storage, read_write> grad4: array<vec4f>;
+@group(0) @binding(2) var<storage, read_write> exp_avg4: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> exp_avg_sq4: array<vec4f>;
+
+// The updated (param, exp_avg, exp_avg_sq) of four elements from their values and gradient g.
+fn update(p: vec4f, g: vec4f, m: vec4f, v: vec4f) -> array<vec4f, 3> {
+  let m_next = params.beta1 * m + params.one_minus_beta1 * g;
+  let v_next = params.beta2 * v + params.one_minus_beta2 * g * g;
+  let step = params.step_size * (m_next / (sqrt(v_next) / params.bc2_sqrt + params.eps));
+  return array(p * params.decay - step, m_next, v_next);
+}
+
+fn clip_factor() -> f32 {
+  if (CLIP == 1u) {
+    return coef[params.slot];
+  }
+  return 1.0;
+}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn step(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
@@ -41,15 +62,28 @@ fn step(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   if (i >= params.n) {
     return;
   }
-  var g = grad[i];
+  let g = grad[i] * clip_factor();
   if (CLIP == 1u) {
-    g *= coef[params.slot];
     grad[i] = g;
   }
-  let p = param[i] * params.decay;
-  let m = params.beta1 * exp_avg[i] + params.one_minus_beta1 * g;
-  let v = params.beta2 * exp_avg_sq[i] + params.one_minus_beta2 * g * g;
-  exp_avg[i] = m;
-  exp_avg_sq[i] = v;
-  param[i] = p - params.step_size * (m / (sqrt(v) / params.bc2_sqrt + params.eps));
+  let next = update(vec4f(param[i]), vec4f(g), vec4f(exp_avg[i]), vec4f(exp_avg_sq[i]));
+  param[i] = next[0].x;
+  exp_avg[i] = next[1].x;
+  exp_avg_sq[i] = next[2].x;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn step_vec4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
+  if (i >= params.n) {
+    return;
+  }
+  let g = grad4[i] * clip_factor();
+  if (CLIP == 1u) {
+    grad4[i] = g;
+  }
+  let next = update(param4[i], g, exp_avg4[i], exp_avg_sq4[i]);
+  param4[i] = next[0];
+  exp_avg4[i] = next[1];
+  exp_avg_sq4[i] = next[2];
 }

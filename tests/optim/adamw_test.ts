@@ -42,6 +42,8 @@ const PARAMS: RefParam[] = [
   { name: "cls_token", shape: [1, 1, 1], weightDecay: true, gradAt: () => true },
   { name: "head.last_layer.weight_v", shape: [5, 2], weightDecay: true, gradAt: (k) => k >= 2 },
   { name: "head.last_layer.weight_g", shape: [5, 1], weightDecay: false, gradAt: () => false },
+  // 24 elements: whole vec4s, so step_vec4 (the others take the scalar entry point).
+  { name: "blocks.0.mlp.fc1.weight", shape: [4, 6], weightDecay: true, gradAt: () => true },
 ];
 
 const STEPS = [
