@@ -55,7 +55,11 @@ function encode(
 ): void {
   if (rows === 0) return;
   gpu.stream.dispatch({
-    kernel: gpu.kernels.get(SHADERS.ops.weight_norm, entry, { WORKGROUP_SIZE }),
+    kernel: gpu.kernels.get(
+      SHADERS.ops.weight_norm,
+      cols % 4 === 0 ? `${entry}_vec4` : entry,
+      { WORKGROUP_SIZE },
+    ),
     bindings,
     params: new Params().u32(rows, cols).bytes(),
     workgroups: grid(rows, WORKGROUP_SIZE, gpu.limits.maxComputeWorkgroupsPerDimension),

@@ -99,11 +99,13 @@ export function encodeClipFactors(
 export function encodeClipScale(grad: Tensor, slot: number, scratch: ClipScratch): void {
   if (grad.size === 0) return;
   const gpu = grad.gpu;
+  const vec4 = grad.size % 4 === 0;
+  const n = vec4 ? grad.size / 4 : grad.size;
   gpu.stream.dispatch({
-    kernel: gpu.kernels.get(SHADERS.optim.clip, "scale"),
+    kernel: gpu.kernels.get(SHADERS.optim.clip, vec4 ? "scale_vec4" : "scale"),
     bindings: [grad.binding, undefined, scratch.coef.binding],
-    params: new Params().u32(grad.size, slot, 0, 0).f32(0, 0, 0, 0).bytes(),
-    workgroups: grid(grad.size, CLIP_PARTIALS, gpu.limits.maxComputeWorkgroupsPerDimension),
+    params: new Params().u32(n, slot, 0, 0).f32(0, 0, 0, 0).bytes(),
+    workgroups: grid(n, CLIP_PARTIALS, gpu.limits.maxComputeWorkgroupsPerDimension),
   });
 }
 

@@ -8,6 +8,8 @@
 // Entry points (one thread per row, two passes over it; no workgroup memory, no barriers):
 //   forward   Σ v², then the row of W
 //   backward  Σ v² and Σ dW·v together, then the row of dv and dg[o]
+//   forward_vec4, backward_vec4: the same over vec4s when I % 4 = 0 (a quarter of lavapipe's
+//             per-lane load loops; sums in 4 interleaved partial sums)
 // Why a thread per row: rows are short (I = 256 in DINO's head) and many (O up to 65536). On
 // llvmpipe a workgroup-per-row tree reduction measured 3–5× slower (barriers are costly there);
 // on a discrete GPU the strided row reads stay in L1 across the loop.
@@ -29,6 +31,11 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> dv: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dg: array<f32>;
 @group(0) @binding(6) var<uniform> params: Params;
+// The same bindings as vec4s, for the _vec4 entry points (no entry point uses both views).
+@group(0) @binding(0) var<storage, read> v4: array<vec4f>;
+@group(0) @binding(2) var<storage, read> dw4: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> w4: array<vec4f>;
+@group(0) @binding(4) var<storage, read_write> dv4: array<vec4f>;
 
 fn row_index(gid: vec3u, groups: vec3u) -> u32 {
   return gid.x + gid.y * groups.x * WORKGROUP_SIZE;
@@ -73,6 +80,60 @@ fn backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) 
   let coeff = grad_g / norm;
   for (var i = 0u; i < params.cols; i++) {
     dv[base + i] = factor * (dw[base + i] - v[base + i] * coeff);
+  }
+  dg[row] = grad_g;
+}
+
+fn total(x: vec4f) -> f32 {
+  return (x.x + x.y) + (x.z + x.w);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn forward_vec4(
+  @builtin(global_invocation_id) gid: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+) {
+  let row = row_index(gid, groups);
+  if (row >= params.rows) {
+    return;
+  }
+  let cols4 = params.cols / 4u;
+  let base = row * cols4;
+  var sq = vec4f();
+  for (var i = 0u; i < cols4; i++) {
+    let x = v4[base + i];
+    sq = fma(x, x, sq);
+  }
+  let factor = g[row] / sqrt(total(sq));
+  for (var i = 0u; i < cols4; i++) {
+    w4[base + i] = factor * v4[base + i];
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn backward_vec4(
+  @builtin(global_invocation_id) gid: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+) {
+  let row = row_index(gid, groups);
+  if (row >= params.rows) {
+    return;
+  }
+  let cols4 = params.cols / 4u;
+  let base = row * cols4;
+  var sq = vec4f();
+  var dot = vec4f();
+  for (var i = 0u; i < cols4; i++) {
+    let x = v4[base + i];
+    sq = fma(x, x, sq);
+    dot = fma(dw4[base + i], x, dot);
+  }
+  let norm = sqrt(total(sq));
+  let grad_g = total(dot) / norm;
+  let factor = g[row] / norm;
+  let coeff = grad_g / norm;
+  for (var i = 0u; i < cols4; i++) {
+    dv4[base + i] = factor * (dw4[base + i] - v4[base + i] * coeff);
   }
   dg[row] = grad_g;
 }

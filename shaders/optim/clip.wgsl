@@ -5,7 +5,7 @@
 // reduces each row to coef[slot] = factor and coef[capacity + slot] = n; scale (one per tensor)
 // multiplies g in place. adamw.wgsl can apply the factor itself instead of `scale`.
 // Entry points, in order of complexity:
-//   scale          g[i] *= coef[slot]
+//   scale          g[i] *= coef[slot]; scale_vec4 the same over vec4s (n % 4 = 0)
 //   coefficients   workgroup per slot: tree sum of its PARTIALS partials, then the factor
 //   norm_partials  G ≤ PARTIALS workgroups, grid-stride Σ g², tree sum; workgroup 0 zero-fills
 //                  slots G … PARTIALS−1 so that `coefficients` can always read PARTIALS values.
@@ -30,7 +30,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> partials: array<f32>;
 @group(0) @binding(2) var<storage, read_write> coef: array<f32>;
 @group(0) @binding(3) var<uniform> params: Params;
-// grad again as vec4s, for norm_partials_vec4 (no entry point uses both).
+// grad again as vec4s, for the _vec4 entry points (no entry point uses both views).
 @group(0) @binding(0) var<storage, read_write> grad4: array<vec4f>;
 
 var<workgroup> wg_sum: array<f32, PARTIALS>;
@@ -52,6 +52,15 @@ fn scale(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) gro
   let i = gid.x + gid.y * groups.x * PARTIALS;
   if (i < params.n) {
     grad[i] *= coef[params.slot];
+  }
+}
+
+// scale for n % 4 = 0, over vec4s (params.n counts vec4s then).
+@compute @workgroup_size(PARTIALS)
+fn scale_vec4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = gid.x + gid.y * groups.x * PARTIALS;
+  if (i < params.n) {
+    grad4[i] *= coef[params.slot];
   }
 }
 

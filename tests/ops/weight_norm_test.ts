@@ -93,7 +93,11 @@ async function checkCase(
 }
 
 Deno.test("weightNorm() forward and backward match the reference on odd shapes", async () => {
-  const shapes = [[1, 1], [1, 7], [7, 1], [5, 7], [65, 33], [17, 257], [1025, 3]];
+  // Columns % 4 = 0 ([9, 4], [65, 256]: the DINO head's I) take the vec4 entry points.
+  const shapes = [[1, 1], [1, 7], [7, 1], [5, 7], [65, 33], [17, 257], [1025, 3], [9, 4], [
+    65,
+    256,
+  ]];
   for (const [i, [rows, cols]] of shapes.entries()) await checkCase(rows, cols, 10 + i);
   await checkCase(7, 13, 20, { gShape: "vector" });
 });
