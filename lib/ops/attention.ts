@@ -15,10 +15,11 @@
  *   backward: dv = Pᵀ dO ; dP = dO vᵀ → dS = P·(dP − Σ_keys dP·P) (in place) ;
  *             dq = s·dS k ; dk = s·dSᵀ q
  *
- * What the forward saves: P itself ([B, H, Nq, Nk]), not the row logsumexp. ViT token counts are
- * small (N ≤ 197–257), so P costs 4·B·H·N² bytes per block — 30 MB for ViT-S at B = 32, N = 197 —
- * and keeping it spares the backward a recomputation of q kᵀ (a third of the forward FLOPs) and
- * an extra kernel. The backward frees P as soon as it has used it. A flash-style kernel that saves
+ * What the forward saves: P itself ([B·H, Nq, n], n = Nk rounded up to a multiple of 4), not the
+ * row logsumexp, and the padded copies of k and v when n ≠ Nk. ViT token counts are small
+ * (N ≤ 197–257), so P costs 4·B·H·N·n bytes per block — 30 MB for ViT-S at B = 32, N = 197 — and
+ * keeping it spares the backward a recomputation of q kᵀ (a third of the forward FLOPs) and an
+ * extra kernel. The backward frees them as soon as it has used them. A flash-style kernel that saves
  * only the logsumexp pays off for long sequences, which ViTs on 224² crops do not have.
  *
  * @module
