@@ -32,7 +32,7 @@ import type { HostTensor } from "../tensor/host.ts";
 import { zeros } from "../tensor/create.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { encodeMatmul } from "./matmul.ts";
-import { runStrided, UNARY } from "./strided.ts";
+import { encodeNarrow, encodeWriteInto } from "./movement.ts";
 
 const WORKGROUP_SIZE = 64;
 
@@ -148,29 +148,14 @@ function flat(t: Tensor): Tensor {
   return t.view([t.shape[0] * t.shape[1], t.shape[2], t.shape[3]]);
 }
 
-/**
- * Copies `shape` [A, R, C] from `src` into `dst`, each stored as A blocks of its own [rows, cols]
- * (R ≤ rows, C ≤ cols): key padding and its removal, and P without its padded keys.
- */
-function copyBlocks(
-  shape: [number, number, number],
-  src: Tensor,
-  [srcRows, srcCols]: [number, number],
-  dst: Tensor,
-  [dstRows, dstCols]: [number, number],
-): void {
-  runStrided(UNARY.affine, shape, { tensor: dst, strides: [dstRows * dstCols, dstCols, 1] }, {
-    tensor: src,
-    strides: [srcRows * srcCols, srcCols, 1],
-  });
-}
-
 /** `t` [B, H, N, d] as [B·H, n, d] with n − N zero rows appended per head (a view when n = N). */
 function padKeys(t: Tensor, n: number): Tensor {
   const [batch, heads, rows, d] = t.shape;
   if (rows === n) return flat(t);
   const out = zeros([batch * heads, n, d], { gpu: t.gpu });
-  copyBlocks([batch * heads, rows, d], t, [rows, d], out, [n, d]);
+  const t3 = flat(t);
+  encodeWriteInto(out, t3, 1, 0);
+  t3.dispose();
   return out;
 }
 
@@ -227,8 +212,11 @@ function runBackward(ctx: OpContext, grad: Tensor<"f32">): (Tensor | null)[] {
   const padded = (t: Tensor) =>
     n === nk ? flat(t) : Tensor.empty(gpu, [batch * heads, n, q.shape[3]], "f32");
   const unpad = (grad3: Tensor, t: Tensor) => {
-    const d = t.shape[3];
-    if (n !== nk) copyBlocks([batch * heads, nk, d], grad3, [n, d], t, [nk, d]);
+    if (n !== nk) {
+      const t3 = flat(t);
+      encodeNarrow(grad3, t3, 1, 0);
+      t3.dispose();
+    }
     grad3.dispose();
   };
   const [q3, g3] = [q, grad].map(flat);
@@ -388,7 +376,9 @@ const attentionKeepingProbs = defineOp({
     // backward has used the padded one, or after.
     const { batch, heads, nq, nk } = dims;
     const probs = Tensor.empty(q.gpu, [batch, heads, nq, nk], "f32");
-    copyBlocks([batch * heads, nq, nk], keys.probs, [nq, keys.n], probs, [nq, nk]);
+    const p3 = flat(probs);
+    encodeNarrow(keys.probs, p3, 2, 0);
+    p3.dispose();
     sink.probs = probs;
     if (ctx.needsGrad) {
       ctx.saved.attention = { q, k, v, keys, scale: result.scale, dims } satisfies Saved;

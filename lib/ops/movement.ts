@@ -206,27 +206,49 @@ export const slice: Op<
       );
     }
     ctx.saved.args = { shape: x.shape, d, start };
-    const shape = x.shape.map((s, i) => (i === d ? end - start : s));
-    const strides = stridesOf(x.shape);
-    const out = Tensor.empty(x.gpu, shape, "f32");
-    runStrided(
-      UNARY.affine,
-      shape,
-      { tensor: out, strides: stridesOf(shape) },
-      { tensor: x, strides, offset: start * strides[d] },
-    );
+    const out = Tensor.empty(x.gpu, x.shape.map((s, i) => (i === d ? end - start : s)), "f32");
+    encodeNarrow(x, out, d, start);
     return out;
   },
   backward(ctx, grad) {
     const { shape, d, start } = ctx.saved.args as { shape: Shape; d: number; start: number };
     const out = zeros(shape, { gpu: grad.gpu });
-    writeInto(out, grad, d, start);
+    encodeWriteInto(out, grad, d, start);
     return [out];
   },
 });
 
-/** Copies `src` into `out` at `start` along `d`. */
-function writeInto(out: Tensor, src: Tensor, d: number, start: number): void {
+/**
+ * Encodes `out` = the `out.shape[d]` elements of `src` from `start` along dim `d` (other dims
+ * equal), without autograd: `slice`'s copy, for kernels that write into a tensor they own.
+ *
+ * @example
+ * ```ts ignore
+ * import { encodeNarrow } from "./movement.ts";
+ * encodeNarrow(padded, keys, 1, 0); // keys [B, N, D] = padded [B, N + 3, D][:, :N]
+ * ```
+ */
+export function encodeNarrow(src: Tensor, out: Tensor, d: number, start: number): void {
+  const strides = stridesOf(src.shape);
+  runStrided(
+    UNARY.affine,
+    out.shape,
+    { tensor: out, strides: stridesOf(out.shape) },
+    { tensor: src, strides, offset: start * strides[d] },
+  );
+}
+
+/**
+ * Encodes a copy of `src` into `out` from `start` along dim `d` (other dims equal; the rest of
+ * `out` keeps its values), without autograd: `concat`'s copy.
+ *
+ * @example
+ * ```ts ignore
+ * import { encodeWriteInto } from "./movement.ts";
+ * encodeWriteInto(padded, keys, 1, 0); // padded [B, N + 3, D][:, :N] = keys [B, N, D]
+ * ```
+ */
+export function encodeWriteInto(out: Tensor, src: Tensor, d: number, start: number): void {
   const strides = stridesOf(out.shape);
   runStrided(
     UNARY.affine,
@@ -263,7 +285,7 @@ export const concat: Op<[tensors: readonly Tensor[], dim: number], Tensor<"f32">
       const out = Tensor.empty(first.gpu, shape, "f32");
       let start = 0;
       for (const t of tensors) {
-        writeInto(out, t, d, start);
+        encodeWriteInto(out, t, d, start);
         start += t.shape[d];
       }
       return out;

@@ -18,7 +18,12 @@ const WORKGROUP_SIZE = 256;
 /** Row length from which fewer than 64 rows are summed in two passes (reduceLongRows). */
 const LONG_ROW = 8192;
 
-/** Sums axis `dim` of `x` (after `pre`), times `alpha`; the axis is removed. */
+/**
+ * Sums axis `dim` of `x` (after `pre`), times `alpha`; the axis is removed. Contiguous rows
+ * (inner = 1): a few long ones in two passes, else a workgroup per row on GPUs (and for fewer
+ * than 64 rows on CPU adapters, where barriers are coroutine switches), else a thread per row.
+ * Columns (inner > 1): a thread per column, four at a time when inner % 4 = 0.
+ */
 function reduceAxis(x: Tensor, dim: number, alpha: number, pre: number): Tensor<"f32"> {
   const outer = numel(x.shape.slice(0, dim));
   const n = x.shape[dim];
@@ -30,26 +35,23 @@ function reduceAxis(x: Tensor, dim: number, alpha: number, pre: number): Tensor<
   const out = Tensor.empty(x.gpu, outShape, "f32");
   if (out.size === 0) return out;
   const gpu = x.gpu;
-  const maxPerDim = gpu.limits.maxComputeWorkgroupsPerDimension;
-  // A workgroup per row pays off on GPUs when rows are long and few threads would otherwise
-  // work; CPU adapters run each barrier as a coroutine switch, so there a thread per row wins
-  // unless there are too few rows to occupy the cores.
   const software = gpu.adapter.info.isFallbackAdapter ?? false;
-  if (inner === 1 && !(n >= 64 && (!software || outer < 64))) {
-    sumParts(x, out, outer, n, 1, alpha, pre);
-    return out;
+  const byRows = inner === 1 && n >= 64 && (!software || outer < 64);
+  if (inner === 1 && !byRows) sumParts(x, out, outer, n, 1, alpha, pre);
+  else if (inner % 4 === 0) sumColumns(x, out, outer, n, inner, alpha, pre);
+  else {
+    const maxPerDim = gpu.limits.maxComputeWorkgroupsPerDimension;
+    gpu.stream.dispatch({
+      kernel: gpu.kernels.get(SHADERS.ops.reduce, byRows ? "sum_rows" : "sum_strided", {
+        PRE: pre,
+      }),
+      bindings: [x.binding, out.binding],
+      params: new Params().u32(outer, n, inner).f32(alpha).u32(1).bytes(),
+      workgroups: byRows
+        ? grid(outer, 1, maxPerDim)
+        : grid(outer * inner, WORKGROUP_SIZE, maxPerDim),
+    });
   }
-  if (inner % 4 === 0) {
-    sumColumns(x, out, outer, n, inner, alpha, pre);
-    return out;
-  }
-  const byRows = inner === 1;
-  gpu.stream.dispatch({
-    kernel: gpu.kernels.get(SHADERS.ops.reduce, byRows ? "sum_rows" : "sum_strided", { PRE: pre }),
-    bindings: [x.binding, out.binding],
-    params: new Params().u32(outer, n, inner).f32(alpha).u32(1).bytes(),
-    workgroups: byRows ? grid(outer, 1, maxPerDim) : grid(outer * inner, WORKGROUP_SIZE, maxPerDim),
-  });
   return out;
 }
 

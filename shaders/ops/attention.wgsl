@@ -58,7 +58,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) g
     total += e;
   }
   // The sum ≥ 1 (the max element contributes e⁰), so the division is always safe.
-  let inv = 1.0 / (total.x + total.y + total.z + total.w);
+  let inv = 1.0 / dot(total, vec4f(1.0));
   for (var j = 0u; j < n4; j++) {
     probs[base + j] *= inv;
   }
@@ -72,11 +72,11 @@ fn backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) 
   }
   let n4 = params.n / 4u;
   let base = row * n4;
-  var dot = vec4f();
+  var acc = vec4f();
   for (var j = 0u; j < n4; j++) {
-    dot = fma(dprobs[base + j], probs[base + j], dot);
+    acc = fma(dprobs[base + j], probs[base + j], acc);
   }
-  let total = dot.x + dot.y + dot.z + dot.w;
+  let total = dot(acc, vec4f(1.0));
   for (var j = 0u; j < n4; j++) {
     dprobs[base + j] = probs[base + j] * (dprobs[base + j] - total);
   }

@@ -151,10 +151,6 @@ fn backward_rowwise(
   row_write_dx(base, 0u, 1u, mu, rs, means);
 }
 
-fn total(v: vec4f) -> f32 {
-  return (v.x + v.y) + (v.z + v.w);
-}
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn forward_rowwise_vec4(
   @builtin(global_invocation_id) gid: vec3u,
@@ -172,13 +168,13 @@ fn forward_rowwise_vec4(
   for (var k = 0u; k < d4; k++) {
     shifted += x4[base + k] - pivot;
   }
-  let mu = pivot + total(shifted) / n;
+  let mu = pivot + dot(shifted, vec4f(1.0)) / n;
   var squares = vec4f();
   for (var k = 0u; k < d4; k++) {
     let c = x4[base + k] - mu;
     squares += c * c;
   }
-  let rs = inverseSqrt(total(squares) / n + params.eps);
+  let rs = inverseSqrt(dot(squares, vec4f(1.0)) / n + params.eps);
   for (var k = 0u; k < d4; k++) {
     out4[base + k] = (x4[base + k] - mu) * rs * weight4[k] + bias4[k];
   }
@@ -206,7 +202,7 @@ fn backward_rowwise_vec4(
     g_sum += g;
     gx_sum += g * (x4[base + k] - mu) * rs;
   }
-  let means = vec2f(total(g_sum), total(gx_sum)) / f32(params.d);
+  let means = vec2f(dot(g_sum, vec4f(1.0)), dot(gx_sum, vec4f(1.0))) / f32(params.d);
   for (var k = 0u; k < d4; k++) {
     let g = dy4[base + k] * weight4[k];
     let xhat = (x4[base + k] - mu) * rs;

@@ -113,7 +113,7 @@ fn sum_partials_vec4(
   for (var k = i % parts; k < n4; k += parts) {
     acc += pre4(x4[base + k]);
   }
-  out[i] = params.alpha * (acc.x + acc.y + acc.z + acc.w);
+  out[i] = params.alpha * dot(acc, vec4f(1.0));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)

@@ -84,10 +84,6 @@ fn backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) 
   dg[row] = grad_g;
 }
 
-fn total(x: vec4f) -> f32 {
-  return (x.x + x.y) + (x.z + x.w);
-}
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn forward_vec4(
   @builtin(global_invocation_id) gid: vec3u,
@@ -104,7 +100,7 @@ fn forward_vec4(
     let x = v4[base + i];
     sq = fma(x, x, sq);
   }
-  let factor = g[row] / sqrt(total(sq));
+  let factor = g[row] / sqrt(dot(sq, vec4f(1.0)));
   for (var i = 0u; i < cols4; i++) {
     w4[base + i] = factor * v4[base + i];
   }
@@ -122,14 +118,14 @@ fn backward_vec4(
   let cols4 = params.cols / 4u;
   let base = row * cols4;
   var sq = vec4f();
-  var dot = vec4f();
+  var dw_v = vec4f();
   for (var i = 0u; i < cols4; i++) {
     let x = v4[base + i];
     sq = fma(x, x, sq);
-    dot = fma(dw4[base + i], x, dot);
+    dw_v = fma(dw4[base + i], x, dw_v);
   }
-  let norm = sqrt(total(sq));
-  let grad_g = total(dot) / norm;
+  let norm = sqrt(dot(sq, vec4f(1.0)));
+  let grad_g = dot(dw_v, vec4f(1.0)) / norm;
   let factor = g[row] / norm;
   let coeff = grad_g / norm;
   for (var i = 0u; i < cols4; i++) {

@@ -101,7 +101,7 @@ fn norm_partials_vec4(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocati
     let g = grad4[i];
     acc += g * g;
   }
-  store_partial(wid.x, lid.x, tree_sum(lid.x, acc.x + acc.y + acc.z + acc.w));
+  store_partial(wid.x, lid.x, tree_sum(lid.x, dot(acc, vec4f(1.0))));
 }
 
 // Workgroup `group`'s partial sum into row `slot`; workgroup 0 zero-fills the unused slots.
